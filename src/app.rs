@@ -1,0 +1,155 @@
+//! Wiring: the store, the client, the sinks and their workers, and the two ways to run them.
+
+use crate::api::ApiClient;
+use crate::config::Config;
+use crate::dispatch::{dead_letter_orphans, deliver_one, run_worker, Outcome, Policy, Worker};
+use crate::poller::{poll_all, OrgReport, PollContext, Route};
+use crate::sinks::Sink;
+use crate::store::Store;
+use anyhow::Context;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// A configured notifier, ready to poll and deliver.
+pub struct App {
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// The open store.
+    pub store: Store,
+    /// What the poller needs.
+    pub poll: PollContext,
+    /// One per sink.
+    pub workers: Vec<Worker>,
+}
+
+impl App {
+    /// Opens the store and builds the client and sinks. Queued entries of sinks that are no
+    /// longer configured become dead letters here.
+    pub fn build(config: Config) -> anyhow::Result<App> {
+        let store = Store::open(&config.store.path, config.store.cache_mb)
+            .with_context(|| format!("opening the store at {}", config.store.path.display()))?;
+        let api = ApiClient::new(&config.api)?;
+        let policy = Policy::from(&config.delivery);
+        let mut workers = Vec::new();
+        let mut routes = Vec::new();
+        for sink_config in &config.sinks {
+            let sink = Arc::new(Sink::build(sink_config, &config.delivery)?);
+            let wake = Arc::new(Notify::new());
+            routes.push(Route { sink: sink.name().to_string(), filter: sink_config.filter().cloned(), wake: wake.clone() });
+            workers.push(Worker { store: store.clone(), policy, sink, wake });
+        }
+        let names: Vec<&str> = config.sinks.iter().map(|s| s.name()).collect();
+        dead_letter_orphans(&store, &names).context("moving entries of removed sinks to dead letters")?;
+        let poll = PollContext {
+            store: store.clone(),
+            api,
+            routes,
+            initial: config.poll.initial,
+            detect_removed: config.poll.detect_removed,
+            concurrency: config.poll.concurrency,
+        };
+        Ok(App { config: Arc::new(config), store, poll, workers })
+    }
+
+    /// One poll of every org, then a flush.
+    pub async fn poll_once(&self, cancel: &CancellationToken) -> Vec<OrgReport> {
+        let reports = poll_all(&self.poll, &self.config.orgs, cancel).await;
+        if let Err(error) = self.store.flush().await {
+            tracing::error!(%error, "cannot flush the store");
+        }
+        reports
+    }
+
+    /// Starts one delivery worker per sink; they stop starting attempts when `stop` fires.
+    pub fn spawn_workers(&self, stop: &CancellationToken) -> JoinSet<()> {
+        let mut set = JoinSet::new();
+        for worker in &self.workers {
+            set.spawn(run_worker(worker.clone(), stop.clone()));
+        }
+        set
+    }
+
+    /// One attempt for every entry due now, sink by sink, in order: the dispatcher's work as one
+    /// step, for tests and tools that want no background tasks.
+    pub async fn deliver_due(&self) -> anyhow::Result<Vec<Outcome>> {
+        let mut outcomes = Vec::new();
+        for worker in &self.workers {
+            let due = self.store.due(worker.sink.name(), chrono::Utc::now(), usize::MAX, &Default::default())?;
+            for (seq, entry) in due.entries {
+                outcomes.push(deliver_one(worker, seq, entry).await?);
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Entries waiting in every sink's outbox.
+    pub fn pending(&self) -> usize {
+        self.workers.iter().map(|w| self.store.outbox_depth(w.sink.name())).sum()
+    }
+
+    /// Waits for the workers' attempts in flight (bounded), then flushes the store.
+    async fn finish(&self, mut workers: JoinSet<()>, stop: &CancellationToken) {
+        stop.cancel();
+        let grace = self.config.delivery.timeout + Duration::from_secs(1);
+        if tokio::time::timeout(grace, async { while workers.join_next().await.is_some() {} }).await.is_err() {
+            tracing::warn!("deliveries still in flight at shutdown; they will be retried on the next start");
+        }
+        if let Err(error) = self.store.flush().await {
+            tracing::error!(%error, "cannot flush the store on the way out");
+        }
+    }
+}
+
+/// The daemon: poll every `poll.interval` and deliver continuously, until `shutdown` fires.
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let app = App::build(config)?;
+    let stop_delivery = CancellationToken::new();
+    let workers = app.spawn_workers(&stop_delivery);
+    tracing::info!(orgs = app.config.orgs.len(), sinks = app.workers.len(), "hyperrep-notifier started");
+    while !shutdown.is_cancelled() {
+        let started = Instant::now();
+        app.poll_once(&shutdown).await;
+        let rest = app.config.poll.interval.saturating_sub(started.elapsed());
+        tokio::select! { _ = shutdown.cancelled() => {}, _ = tokio::time::sleep(rest) => {} }
+    }
+    tracing::info!("stopping: finishing deliveries in flight");
+    app.finish(workers, &stop_delivery).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// What `run --once` did.
+#[derive(Debug, Clone)]
+pub struct OnceReport {
+    /// One per org.
+    pub orgs: Vec<OrgReport>,
+    /// Entries still queued after the drain (they wait for the next run).
+    pub pending: usize,
+}
+
+impl OnceReport {
+    /// Every org listed completely and nothing left undelivered.
+    pub fn success(&self) -> bool {
+        self.pending == 0 && self.orgs.iter().all(|o| o.complete && o.error.is_none())
+    }
+}
+
+/// One complete poll of every org, then delivery until the outbox is empty or `drain` has passed.
+pub async fn run_once(config: Config, shutdown: CancellationToken, drain: Duration) -> anyhow::Result<OnceReport> {
+    let app = App::build(config)?;
+    let stop_delivery = CancellationToken::new();
+    let workers = app.spawn_workers(&stop_delivery);
+    let orgs = app.poll_once(&shutdown).await;
+    let deadline = Instant::now() + drain;
+    while app.pending() > 0 && Instant::now() < deadline && !shutdown.is_cancelled() {
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+    app.finish(workers, &stop_delivery).await;
+    Ok(OnceReport { orgs, pending: app.pending() })
+}

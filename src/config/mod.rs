@@ -1,0 +1,206 @@
+//! The configuration: its shape, its defaults and what every key means.
+//!
+//! Loading (figment: TOML file, then `HRN_SECTION__KEY` environment overrides, then `*_file`
+//! secrets) lives in [`load`]; the checks that need more than a type live in [`validate`]; sink
+//! sections and filters live in [`sinks`]. Every struct denies unknown keys, so a typo stops the
+//! start instead of silently disabling an alert.
+
+mod load;
+mod sinks;
+mod validate;
+
+pub use load::{load, load_str, ConfigError, ConfigErrors, ConfigSource};
+pub use sinks::{ConsoleFormat, ConsoleSinkConfig, Filter, SinkConfig, WebhookSinkConfig};
+
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::Duration;
+use url::Url;
+
+/// The whole configuration of one notifier.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// How to reach the HyperRep API.
+    pub api: ApiConfig,
+    /// When and how to list conversations.
+    pub poll: PollConfig,
+    /// The organizations to watch.
+    pub orgs: Vec<OrgConfig>,
+    /// Where state, the outbox and dead letters are kept.
+    pub store: StoreConfig,
+    /// Retries, backoff and dead-lettering of deliveries.
+    pub delivery: DeliveryConfig,
+    /// Where events go.
+    pub sinks: Vec<SinkConfig>,
+}
+
+/// `[api]`: the HyperRep client.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Root URL of the API (the paths `/api/v2/...` are appended).
+    pub base_url: Url,
+    /// The `X-API-KEY` value. Prefer `api_key_file` or `HRN_API__API_KEY`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<Secret>,
+    /// A file holding the API key (Docker/Kubernetes secret); surrounding whitespace is ignored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key_file: Option<PathBuf>,
+    /// Conversations per page: the `limit` query parameter, 1 to 100.
+    pub page_size: u32,
+    /// Time limit of one request, from connect to the last byte.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Retries of one request after a connect error, a timeout, a 429 or a 5xx.
+    pub max_retries: u32,
+    /// First wait between retries; doubles each time, with full jitter.
+    #[serde(with = "humantime_serde")]
+    pub initial_backoff: Duration,
+    /// Longest wait between retries (a `Retry-After` from the API is honoured beyond it).
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
+    /// Client-side ceiling on requests per second, shared by all orgs.
+    pub requests_per_second: u32,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            base_url: Url::parse("https://api.hyperrep.ai").expect("a valid default URL"),
+            api_key: None,
+            api_key_file: None,
+            page_size: 100,
+            timeout: Duration::from_secs(15),
+            max_retries: 5,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            requests_per_second: 10,
+        }
+    }
+}
+
+/// What the first listing of an org does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InitialMode {
+    /// Record what exists and send nothing; changes after that are notified.
+    #[default]
+    Baseline,
+    /// Send `conversation.created` for every conversation seen the first time.
+    Notify,
+}
+
+/// `[poll]`: the poll loop.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PollConfig {
+    /// Time between the starts of two polls of every org.
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// `baseline` (default) or `notify`: see [`InitialMode`].
+    pub initial: InitialMode,
+    /// Emit `conversation.removed` for what a complete listing no longer contains.
+    pub detect_removed: bool,
+    /// Orgs listed at the same time; each org's pages stay in order.
+    pub concurrency: usize,
+}
+
+impl Default for PollConfig {
+    fn default() -> Self {
+        PollConfig {
+            interval: Duration::from_secs(60),
+            initial: InitialMode::Baseline,
+            detect_removed: false,
+            concurrency: 4,
+        }
+    }
+}
+
+/// `[[orgs]]`: one watched organization.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgConfig {
+    /// The organization id, as HyperRep returns it.
+    pub id: String,
+    /// A label used in messages; the id when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl OrgConfig {
+    /// The label to show people.
+    pub fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.id)
+    }
+}
+
+/// `[store]`: the sled database.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// The sled directory; created when missing.
+    pub path: PathBuf,
+    /// sled's page cache in MiB (sled's own default is about 1 GiB).
+    pub cache_mb: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: PathBuf::from("data"),
+            cache_mb: 32,
+        }
+    }
+}
+
+/// `[delivery]`: how the outbox is delivered to sinks.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Attempts per (event, sink) before the entry becomes a dead letter.
+    pub max_attempts: u32,
+    /// First wait after a failed attempt; doubles each time, with full jitter.
+    #[serde(with = "humantime_serde")]
+    pub initial_backoff: Duration,
+    /// Longest wait between two attempts (a sink's `Retry-After` is honoured beyond it).
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
+    /// An entry still undelivered this long after detection becomes a dead letter at its next failure.
+    #[serde(with = "humantime_serde")]
+    pub max_age: Duration,
+    /// Time limit of one delivery attempt.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Deliveries in flight at once, per sink.
+    pub concurrency: usize,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            max_attempts: 12,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(600),
+            max_age: Duration::from_secs(24 * 3600),
+            timeout: Duration::from_secs(10),
+            concurrency: 8,
+        }
+    }
+}
+
+impl Config {
+    /// The org with this id, if configured.
+    pub fn org(&self, id: &str) -> Option<&OrgConfig> {
+        self.orgs.iter().find(|org| org.id == id)
+    }
+
+    /// The effective configuration as TOML, every secret shown as `[redacted]`.
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,110 @@
+//! `[[sinks]]` sections: one struct per sink type, chosen by `type`, and the shared `filter`.
+
+use crate::event::{EventType, Field};
+use crate::secret::{redact_url, Secret};
+use serde::{Deserialize, Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use url::Url;
+
+/// One sink section. The set is closed: a new sink type is one variant here and one file in
+/// `src/sinks/`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum SinkConfig {
+    /// POST the event JSON, signed per Standard Webhooks.
+    Webhook(WebhookSinkConfig),
+    /// One line per event on stdout.
+    Console(ConsoleSinkConfig),
+}
+
+impl SinkConfig {
+    /// The sink's unique name (used in logs, metrics and the outbox).
+    pub fn name(&self) -> &str {
+        match self {
+            SinkConfig::Webhook(c) => &c.name,
+            SinkConfig::Console(c) => &c.name,
+        }
+    }
+
+    /// Which events the sink receives; `None` means all.
+    pub fn filter(&self) -> Option<&Filter> {
+        match self {
+            SinkConfig::Webhook(c) => c.filter.as_ref(),
+            SinkConfig::Console(c) => c.filter.as_ref(),
+        }
+    }
+}
+
+/// `type = "webhook"`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSinkConfig {
+    /// Unique sink name.
+    pub name: String,
+    /// Where to POST; its query values and credentials are treated as secrets.
+    #[serde(serialize_with = "serialize_redacted_url")]
+    pub url: Url,
+    /// Standard Webhooks signing secret, `whsec_` + base64; no signature headers when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Secret>,
+    /// A file holding the signing secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_file: Option<PathBuf>,
+    /// Extra request headers (for example `Authorization`); values are secrets.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, Secret>,
+    /// Which events to send; all when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<Filter>,
+}
+
+/// `type = "console"`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSinkConfig {
+    /// Unique sink name.
+    pub name: String,
+    /// `text` (one readable line per event, the default) or `json` (the event envelope).
+    #[serde(default)]
+    pub format: ConsoleFormat,
+    /// Which events to print; all when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<Filter>,
+}
+
+/// How the console sink writes an event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConsoleFormat {
+    /// One readable line.
+    #[default]
+    Text,
+    /// The event envelope as one JSON line.
+    Json,
+}
+
+/// `[sinks.filter]`: fields combine with AND, list values with OR.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Filter {
+    /// Event types to accept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<EventType>>,
+    /// An update must change at least one of these fields (created/removed pass).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<Field>>,
+    /// The conversation's current folder must be one of these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<Vec<String>>,
+    /// The conversation's current read state must be this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_read: Option<bool>,
+    /// The event's org must be one of these ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub orgs: Option<Vec<String>>,
+}
+
+fn serialize_redacted_url<S: Serializer>(url: &Url, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&redact_url(url, false))
+}

@@ -1,0 +1,229 @@
+//! The event envelope (Standard Webhooks `type`/`timestamp`/`data`, plus `id`), the conversation
+//! record as upstream sent it, deterministic event ids, and sink filters.
+
+use crate::config::Filter;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// What happened to a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventType {
+    /// First seen (after the baseline, or on first sight with `initial = "notify"`).
+    #[serde(rename = "conversation.created")]
+    Created,
+    /// A tracked field changed.
+    #[serde(rename = "conversation.updated")]
+    Updated,
+    /// Gone from a complete listing (opt-in).
+    #[serde(rename = "conversation.removed")]
+    Removed,
+}
+
+impl EventType {
+    /// The wire name, e.g. `conversation.created`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Created => "conversation.created",
+            EventType::Updated => "conversation.updated",
+            EventType::Removed => "conversation.removed",
+        }
+    }
+}
+
+/// A field whose change is an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// The time of the latest activity.
+    LastActivityAt,
+    /// The read state.
+    IsRead,
+    /// The folder or status bucket.
+    Folder,
+}
+
+impl Field {
+    /// Every tracked field, in the order events list them.
+    pub const ALL: [Field; 3] = [Field::LastActivityAt, Field::IsRead, Field::Folder];
+
+    /// The record key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::LastActivityAt => "last_activity_at",
+            Field::IsRead => "is_read",
+            Field::Folder => "folder",
+        }
+    }
+}
+
+/// Why an upstream record was skipped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// Not a JSON object.
+    #[error("record is not a JSON object")]
+    NotAnObject,
+    /// No usable `conversation_id`.
+    #[error("record has no string `conversation_id`")]
+    MissingId,
+    /// A tracked field of the wrong type (the id is known, so the record still counts as seen).
+    #[error("conversation {id}: `{field}` has the wrong type")]
+    WrongType { id: String, field: &'static str },
+}
+
+/// One conversation exactly as the API returned it, unknown fields included.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conversation {
+    id: String,
+    raw: Map<String, Value>,
+}
+
+impl Conversation {
+    /// Accepts an object with a non-empty string `conversation_id` and tracked fields of the
+    /// documented types (missing or null are fine: that is data).
+    pub fn from_value(value: Value) -> Result<Conversation, RecordError> {
+        let Value::Object(raw) = value else { return Err(RecordError::NotAnObject) };
+        let id = match raw.get("conversation_id") {
+            Some(Value::String(id)) if !id.is_empty() => id.clone(),
+            _ => return Err(RecordError::MissingId),
+        };
+        for field in Field::ALL {
+            let ok = match (field, raw.get(field.as_str())) {
+                (_, None | Some(Value::Null)) => true,
+                (Field::IsRead, Some(v)) => v.is_boolean(),
+                (_, Some(v)) => v.is_string(),
+            };
+            if !ok {
+                return Err(RecordError::WrongType { id, field: field.as_str() });
+            }
+        }
+        Ok(Conversation { id, raw })
+    }
+
+    /// The `conversation_id`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// A tracked field's value; `None` when missing or null.
+    pub fn field(&self, field: Field) -> Option<&Value> {
+        self.raw.get(field.as_str()).filter(|v| !v.is_null())
+    }
+
+    /// The folder, when known.
+    pub fn folder(&self) -> Option<&str> {
+        self.field(Field::Folder).and_then(Value::as_str)
+    }
+
+    /// The read state, when known.
+    pub fn is_read(&self) -> Option<bool> {
+        self.field(Field::IsRead).and_then(Value::as_bool)
+    }
+
+    /// Any field, as sent.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.raw.get(key)
+    }
+
+    /// The record as compact JSON, in upstream's key order.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.raw).expect("a JSON map always serialises")
+    }
+}
+
+impl Serialize for Conversation {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.raw.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Conversation {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Conversation::from_value(value).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The event envelope delivered to sinks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Deterministic id, also the `webhook-id` header; see [`event_id`].
+    pub id: String,
+    /// What happened.
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    /// When the change was detected (whole seconds, UTC).
+    #[serde(with = "seconds")]
+    pub timestamp: DateTime<Utc>,
+    /// The org, the change and the snapshot.
+    pub data: EventData,
+}
+
+/// `data` of an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventData {
+    /// The org id.
+    pub org_id: String,
+    /// The org's configured name (its id when none).
+    pub org_name: String,
+    /// Fields that changed (empty for created and removed).
+    pub changes: Vec<Field>,
+    /// Values of the changed fields before the change (empty for created and removed).
+    pub previous: Map<String, Value>,
+    /// The current snapshot (for removed, the last one seen).
+    pub conversation: Conversation,
+}
+
+/// `evt_` + 32 hex digits of SHA-256 over the org, the conversation, the type, the stored
+/// revision the change creates, and the new values of what changed. The same change detected
+/// twice (a re-poll after a crash) starts from the same stored revision, so it gets the same id;
+/// a flip back and forth (read, unread, read) gets a new id each time.
+pub fn event_id(org_id: &str, kind: EventType, revision: u64, conversation: &Conversation, changes: &[Field]) -> String {
+    let mut hash = Sha256::new();
+    for part in [org_id, conversation.id(), kind.as_str(), &revision.to_string()] {
+        hash.update(part.as_bytes());
+        hash.update([0u8]);
+    }
+    let fields: &[Field] = if changes.is_empty() { &Field::ALL } else { changes };
+    for field in fields {
+        let value = conversation.field(*field).map(Value::to_string).unwrap_or_default();
+        hash.update(format!("{}={value}\0", field.as_str()).as_bytes());
+    }
+    let digest = hash.finalize();
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("evt_{hex}")
+}
+
+impl Filter {
+    /// Whether the event passes: fields combine with AND, list values with OR.
+    pub fn matches(&self, event: &Event) -> bool {
+        let conversation = &event.data.conversation;
+        let events_ok = self.events.as_ref().is_none_or(|kinds| kinds.contains(&event.kind));
+        let changes_ok = event.kind != EventType::Updated
+            || self.changes.as_ref().is_none_or(|wanted| event.data.changes.iter().any(|c| wanted.contains(c)));
+        let folder_ok = self
+            .folder
+            .as_ref()
+            .is_none_or(|folders| conversation.folder().is_some_and(|f| folders.iter().any(|w| w == f)));
+        let read_ok = self.is_read.is_none_or(|wanted| conversation.is_read() == Some(wanted));
+        let org_ok = self.orgs.as_ref().is_none_or(|orgs| orgs.contains(&event.data.org_id));
+        events_ok && changes_ok && folder_ok && read_ok && org_ok
+    }
+}
+
+/// RFC 3339 with whole seconds and `Z`, as in the SPEC's example.
+mod seconds {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&time.to_rfc3339_opts(SecondsFormat::Secs, true))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,36 @@
+//! hyperrep-notifier watches the HyperRep conversations API and turns changes into notifications.
+//!
+//! ```text
+//! poller ──► differ (state in sled) ──► outbox (sled, durable) ──► sinks (webhook, console)
+//! ```
+//!
+//! - [`config`]: figment layering (TOML, `HRN_SECTION__KEY`, `*_file` secrets), validation, redaction.
+//! - [`api`]: the HyperRep client: pagination, retries, rate ceiling, typed errors.
+//! - [`poller`]: one poll of one org; each page is diffed ([`diff`], pure) and committed with its
+//!   outbox entries in one atomic [`store`] step.
+//! - [`dispatch`]: outbox → [`sinks`], with backoff ([`backoff`]) and dead letters.
+//! - [`app`]: wires them; [`run`] is the daemon, [`run_once`] one poll and a bounded drain.
+//! - [`simulator`]: a HyperRep-compatible server on loopback, for the demo, tests and benchmarks.
+
+pub mod api;
+pub mod app;
+pub mod backoff;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod diff;
+pub mod dispatch;
+pub mod event;
+pub mod poller;
+pub mod secret;
+pub mod simulator;
+pub mod sinks;
+pub mod store;
+
+pub use app::{run, run_once, App, OnceReport};
+
+/// Installs the process-wide TLS crypto provider (ring). Both reqwest and (later) lettre use
+/// rustls; with exactly one provider installed first, neither can pick an ambiguous default.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,0 +1,65 @@
+//! The console sink: one line per event on stdout, readable or JSON.
+
+use super::Attempt;
+use crate::config::{ConsoleFormat, ConsoleSinkConfig};
+use crate::event::{Event, EventType};
+use std::io::Write;
+
+/// Prints events.
+pub struct ConsoleSink {
+    name: String,
+    format: ConsoleFormat,
+}
+
+impl ConsoleSink {
+    /// Builds the sink.
+    pub fn new(config: &ConsoleSinkConfig) -> Self {
+        ConsoleSink { name: config.name.clone(), format: config.format }
+    }
+
+    /// The sink's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Writes the event's line; fails only when stdout does.
+    pub fn deliver(&self, event: &Event) -> Attempt {
+        let line = match self.format {
+            ConsoleFormat::Text => text_line(event),
+            ConsoleFormat::Json => serde_json::to_string(event).unwrap_or_default(),
+        };
+        let mut out = std::io::stdout().lock();
+        match writeln!(out, "{line}").and_then(|_| out.flush()) {
+            Ok(()) => Attempt::Delivered("printed".into()),
+            Err(e) => Attempt::Retry { error: format!("cannot write to stdout: {e}"), after: None },
+        }
+    }
+}
+
+/// `2026-04-29T16:00:05Z  updated  Acme Support  gAAAA…  last_activity_at, is_read  inbox  unread  evt_…`
+pub fn text_line(event: &Event) -> String {
+    let conversation = &event.data.conversation;
+    let what = match event.kind {
+        EventType::Created => "created".to_string(),
+        EventType::Removed => "removed".to_string(),
+        EventType::Updated => {
+            let changes: Vec<&str> = event.data.changes.iter().map(|c| c.as_str()).collect();
+            format!("updated ({})", changes.join(", "))
+        }
+    };
+    let read = match conversation.is_read() {
+        Some(true) => "read",
+        Some(false) => "unread",
+        None => "read state unknown",
+    };
+    format!(
+        "{}  {:<40}  {}  conversation {}  folder {}  {}  [{}]",
+        event.timestamp.format("%Y-%m-%dT%H:%M:%SZ"),
+        what,
+        event.data.org_name,
+        conversation.id(),
+        conversation.folder().unwrap_or("-"),
+        read,
+        event.id
+    )
+}

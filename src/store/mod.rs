@@ -1,0 +1,137 @@
+//! The only module that knows sled: conversation state, per-org state, the outbox and dead
+//! letters, and the atomic page commit that ties state and outbox together.
+//!
+//! Trees and keys:
+//! - `conversations`: `org \0 conversation` → revision (u64 BE) + snapshot JSON
+//! - `orgs`: `org` → [`OrgState`] JSON
+//! - `outbox`: `sink \0 seq` (u64 BE) → next attempt (i64 BE, ms) + [`OutboxEntry`] JSON; the
+//!   time prefix lets the dispatcher find due entries without parsing JSON
+//! - `dead_letters`: `seq` (u64 BE) → [`DeadLetter`] JSON
+//! - `meta`: `format_version`
+
+mod outbox;
+mod state;
+
+pub use outbox::{DeadLetter, Due, OutboxEntry};
+pub use state::{OrgState, PageCommit};
+
+use std::path::{Path, PathBuf};
+
+/// The on-disk format this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What can go wrong with the store; callers branch on `Locked` and `Version`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process has the store open.
+    #[error("the store at {path} is in use by another hyperrep-notifier process")]
+    Locked { path: PathBuf },
+    /// Written by a build with another on-disk format.
+    #[error("the store at {path} has format version {found}; this build reads version {FORMAT_VERSION}")]
+    Version { path: PathBuf, found: String },
+    /// sled failed (I/O, corruption).
+    #[error("store error: {0}")]
+    Sled(#[from] sled::Error),
+    /// A record this build cannot read.
+    #[error("unreadable store record: {0}")]
+    Corrupt(String),
+}
+
+/// Store results.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The open store; cheap to clone (sled handles are shared).
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    conversations: sled::Tree,
+    orgs: sled::Tree,
+    outbox: sled::Tree,
+    dead: sled::Tree,
+}
+
+impl Store {
+    /// Opens (creating when missing) the store at `path` with a bounded page cache.
+    pub fn open(path: &Path, cache_mb: u64) -> Result<Store> {
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_mb.saturating_mul(1024 * 1024))
+            .open()
+            .map_err(|e| classify_open_error(e, path))?;
+        check_version(&db, path)?;
+        Ok(Store {
+            conversations: db.open_tree("conversations")?,
+            orgs: db.open_tree("orgs")?,
+            outbox: db.open_tree("outbox")?,
+            dead: db.open_tree("dead_letters")?,
+            db,
+        })
+    }
+
+    /// Makes everything written so far durable.
+    pub async fn flush(&self) -> Result<()> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+}
+
+fn classify_open_error(error: sled::Error, path: &Path) -> StoreError {
+    let locked = matches!(&error, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"));
+    if locked {
+        StoreError::Locked { path: path.to_path_buf() }
+    } else {
+        StoreError::Sled(error)
+    }
+}
+
+fn check_version(db: &sled::Db, path: &Path) -> Result<()> {
+    let current = FORMAT_VERSION.to_string();
+    match db.get("format_version")? {
+        None => {
+            db.insert("format_version", current.as_bytes())?;
+            Ok(())
+        }
+        Some(found) if found.as_ref() == current.as_bytes() => Ok(()),
+        Some(found) => Err(StoreError::Version {
+            path: path.to_path_buf(),
+            found: String::from_utf8_lossy(&found).into_owned(),
+        }),
+    }
+}
+
+/// `a \0 b`: keys that group by their first part under a prefix scan.
+fn pair_key(first: &str, second: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(first.len() + 1 + second.len());
+    key.extend_from_slice(first.as_bytes());
+    key.push(0);
+    key.extend_from_slice(second);
+    key
+}
+
+/// `a \0`: the prefix of every [`pair_key`] starting with `first`.
+fn prefix(first: &str) -> Vec<u8> {
+    pair_key(first, b"")
+}
+
+type Tx<'a> = &'a sled::transaction::TransactionalTree;
+
+/// Runs `work` on two trees as one atomic step.
+fn transact(
+    a: &sled::Tree,
+    b: &sled::Tree,
+    work: impl Fn(Tx, Tx) -> sled::transaction::ConflictableTransactionResult<(), ()>,
+) -> Result<()> {
+    use sled::transaction::TransactionError;
+    use sled::Transactional;
+    (a, b).transaction(|(a, b)| work(a, b)).map_err(|e| match e {
+        TransactionError::Storage(e) => StoreError::Sled(e),
+        TransactionError::Abort(()) => StoreError::Corrupt("transaction aborted".into()),
+    })
+}
+
+fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {error}"))
+}
+
+#[cfg(test)]
+mod tests;
