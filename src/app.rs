@@ -38,11 +38,21 @@ impl App {
         for sink_config in &config.sinks {
             let sink = Arc::new(Sink::build(sink_config, &config.delivery)?);
             let wake = Arc::new(Notify::new());
-            routes.push(Route { sink: sink.name().to_string(), filter: sink_config.filter().cloned(), wake: wake.clone() });
-            workers.push(Worker { store: store.clone(), policy, sink, wake });
+            routes.push(Route {
+                sink: sink.name().to_string(),
+                filter: sink_config.filter().cloned(),
+                wake: wake.clone(),
+            });
+            workers.push(Worker {
+                store: store.clone(),
+                policy,
+                sink,
+                wake,
+            });
         }
         let names: Vec<&str> = config.sinks.iter().map(|s| s.name()).collect();
-        dead_letter_orphans(&store, &names).context("moving entries of removed sinks to dead letters")?;
+        dead_letter_orphans(&store, &names)
+            .context("moving entries of removed sinks to dead letters")?;
         let poll = PollContext {
             store: store.clone(),
             api,
@@ -51,7 +61,12 @@ impl App {
             detect_removed: config.poll.detect_removed,
             concurrency: config.poll.concurrency,
         };
-        Ok(App { config: Arc::new(config), store, poll, workers })
+        Ok(App {
+            config: Arc::new(config),
+            store,
+            poll,
+            workers,
+        })
     }
 
     /// One poll of every org, then a flush.
@@ -77,7 +92,12 @@ impl App {
     pub async fn deliver_due(&self) -> anyhow::Result<Vec<Outcome>> {
         let mut outcomes = Vec::new();
         for worker in &self.workers {
-            let due = self.store.due(worker.sink.name(), chrono::Utc::now(), usize::MAX, &Default::default())?;
+            let due = self.store.due(
+                worker.sink.name(),
+                chrono::Utc::now(),
+                usize::MAX,
+                &Default::default(),
+            )?;
             for (seq, entry) in due.entries {
                 outcomes.push(deliver_one(worker, seq, entry).await?);
             }
@@ -87,15 +107,25 @@ impl App {
 
     /// Entries waiting in every sink's outbox.
     pub fn pending(&self) -> usize {
-        self.workers.iter().map(|w| self.store.outbox_depth(w.sink.name())).sum()
+        self.workers
+            .iter()
+            .map(|w| self.store.outbox_depth(w.sink.name()))
+            .sum()
     }
 
     /// Waits for the workers' attempts in flight (bounded), then flushes the store.
     async fn finish(&self, mut workers: JoinSet<()>, stop: &CancellationToken) {
         stop.cancel();
         let grace = self.config.delivery.timeout + Duration::from_secs(1);
-        if tokio::time::timeout(grace, async { while workers.join_next().await.is_some() {} }).await.is_err() {
-            tracing::warn!("deliveries still in flight at shutdown; they will be retried on the next start");
+        if tokio::time::timeout(grace, async {
+            while workers.join_next().await.is_some() {}
+        })
+        .await
+        .is_err()
+        {
+            tracing::warn!(
+                "deliveries still in flight at shutdown; they will be retried on the next start"
+            );
         }
         if let Err(error) = self.store.flush().await {
             tracing::error!(%error, "cannot flush the store on the way out");
@@ -108,7 +138,11 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     let app = App::build(config)?;
     let stop_delivery = CancellationToken::new();
     let workers = app.spawn_workers(&stop_delivery);
-    tracing::info!(orgs = app.config.orgs.len(), sinks = app.workers.len(), "hyperrep-notifier started");
+    tracing::info!(
+        orgs = app.config.orgs.len(),
+        sinks = app.workers.len(),
+        "hyperrep-notifier started"
+    );
     while !shutdown.is_cancelled() {
         let started = Instant::now();
         app.poll_once(&shutdown).await;
@@ -138,7 +172,11 @@ impl OnceReport {
 }
 
 /// One complete poll of every org, then delivery until the outbox is empty or `drain` has passed.
-pub async fn run_once(config: Config, shutdown: CancellationToken, drain: Duration) -> anyhow::Result<OnceReport> {
+pub async fn run_once(
+    config: Config,
+    shutdown: CancellationToken,
+    drain: Duration,
+) -> anyhow::Result<OnceReport> {
     let app = App::build(config)?;
     let stop_delivery = CancellationToken::new();
     let workers = app.spawn_workers(&stop_delivery);
@@ -151,5 +189,8 @@ pub async fn run_once(config: Config, shutdown: CancellationToken, drain: Durati
         }
     }
     app.finish(workers, &stop_delivery).await;
-    Ok(OnceReport { orgs, pending: app.pending() })
+    Ok(OnceReport {
+        orgs,
+        pending: app.pending(),
+    })
 }

@@ -19,7 +19,9 @@ impl Backoff {
     /// The ceiling for the wait after `failures` failed attempts (1 = after the first failure).
     pub fn ceiling(&self, failures: u32) -> Duration {
         let doublings = failures.saturating_sub(1).min(32);
-        self.initial.saturating_mul(1u32 << doublings.min(31)).min(self.max)
+        self.initial
+            .saturating_mul(1u32 << doublings.min(31))
+            .min(self.max)
     }
 
     /// A wait drawn uniformly from zero to the ceiling ("full jitter"), so that many clients that
@@ -48,7 +50,10 @@ mod tests {
 
     #[test]
     fn the_ceiling_doubles_from_initial_and_stops_at_max() {
-        let backoff = Backoff { initial: Duration::from_secs(1), max: Duration::from_secs(600) };
+        let backoff = Backoff {
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(600),
+        };
         let ceilings: Vec<u64> = (1..=12).map(|n| backoff.ceiling(n).as_secs()).collect();
         assert_eq!(ceilings, [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 600, 600]);
         assert_eq!(backoff.ceiling(1000), Duration::from_secs(600));
@@ -56,7 +61,10 @@ mod tests {
 
     #[test]
     fn jittered_delays_stay_within_the_ceiling_and_vary() {
-        let backoff = Backoff { initial: Duration::from_millis(100), max: Duration::from_secs(5) };
+        let backoff = Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(5),
+        };
         let mut rng = rand::rng();
         let delays: Vec<Duration> = (0..200).map(|_| backoff.delay(4, &mut rng)).collect();
         assert!(delays.iter().all(|d| *d <= Duration::from_millis(800)));
@@ -66,11 +74,16 @@ mod tests {
 
     #[test]
     fn retry_after_reads_seconds_and_http_dates() {
-        let now = DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z").unwrap().to_utc();
+        let now = DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")
+            .unwrap()
+            .to_utc();
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
         assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(7)));
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("Tue, 24 Nov 2026 10:00:30 GMT"));
+        headers.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Tue, 24 Nov 2026 10:00:30 GMT"),
+        );
         assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(30)));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers, now), None);

@@ -51,7 +51,10 @@ pub async fn execute(cli: Cli) -> ExitCode {
         explicit: cli.config.is_some(),
         path: cli.config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG)),
     };
-    match cli.command.unwrap_or(Command::Run(RunArgs { drain_timeout: Duration::from_secs(60), once: false })) {
+    match cli.command.unwrap_or(Command::Run(RunArgs {
+        drain_timeout: Duration::from_secs(60),
+        once: false,
+    })) {
         Command::Check => check(&source),
         Command::Run(args) => match load(&source) {
             Ok(config) => run(config, args).await,
@@ -88,10 +91,17 @@ async fn run(config: Config, args: RunArgs) -> ExitCode {
         Ok(once) if once.success() => ExitCode::SUCCESS,
         Ok(once) => {
             for org in once.orgs.iter().filter(|o| o.error.is_some()) {
-                eprintln!("org {}: {}", org.org_id, org.error.as_deref().unwrap_or_default());
+                eprintln!(
+                    "org {}: {}",
+                    org.org_id,
+                    org.error.as_deref().unwrap_or_default()
+                );
             }
             if once.pending > 0 {
-                eprintln!("{} deliveries are still queued; the next run sends them", once.pending);
+                eprintln!(
+                    "{} deliveries are still queued; the next run sends them",
+                    once.pending
+                );
             }
             ExitCode::FAILURE
         }
@@ -117,8 +127,9 @@ pub fn shutdown_on_signal() -> CancellationToken {
         let interrupt = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("installing the SIGTERM handler");
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("installing the SIGTERM handler");
             tokio::select! { _ = interrupt => {}, _ = term.recv() => {} }
         }
         #[cfg(not(unix))]

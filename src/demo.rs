@@ -21,7 +21,12 @@ pub struct DemoArgs {
 
 /// Runs the demo until `shutdown` fires or `--for` has passed.
 pub async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let simulator = Simulator::start(SimConfig { orgs: 2, conversations_per_org: 12, ..SimConfig::default() }).await?;
+    let simulator = Simulator::start(SimConfig {
+        orgs: 2,
+        conversations_per_org: 12,
+        ..SimConfig::default()
+    })
+    .await?;
     let store = tempfile::tempdir()?;
     let config = demo_config(&simulator, store.path(), args.interval)?;
     eprintln!(
@@ -46,7 +51,11 @@ pub async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::Result<
     result
 }
 
-fn demo_config(simulator: &Simulator, store: &std::path::Path, interval: Duration) -> anyhow::Result<Config> {
+fn demo_config(
+    simulator: &Simulator,
+    store: &std::path::Path,
+    interval: Duration,
+) -> anyhow::Result<Config> {
     let orgs: String = simulator
         .org_ids()
         .iter()

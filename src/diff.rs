@@ -54,7 +54,9 @@ pub struct PageChanges {
 
 /// Compares one conversation with its previous snapshot.
 pub fn compare(previous: Option<&Conversation>, current: &Conversation) -> Comparison {
-    let Some(previous) = previous else { return Comparison::Created };
+    let Some(previous) = previous else {
+        return Comparison::Created;
+    };
     if previous == current {
         return Comparison::Unchanged;
     }
@@ -71,8 +73,16 @@ pub fn compare(previous: Option<&Conversation>, current: &Conversation) -> Compa
 
 /// Diffs a page. `previous[i]` is the stored snapshot of `page[i]`, if any. A conversation that
 /// appears twice in the page is compared with its own earlier occurrence.
-pub fn diff_page(ctx: &DiffContext<'_>, page: &[Conversation], previous: &[Option<Stored>]) -> PageChanges {
-    assert_eq!(page.len(), previous.len(), "one previous slot per conversation");
+pub fn diff_page(
+    ctx: &DiffContext<'_>,
+    page: &[Conversation],
+    previous: &[Option<Stored>],
+) -> PageChanges {
+    assert_eq!(
+        page.len(),
+        previous.len(),
+        "one previous slot per conversation"
+    );
     let mut written: HashMap<&str, usize> = HashMap::new();
     let mut out = PageChanges::default();
     for (current, stored) in page.iter().zip(previous) {
@@ -90,7 +100,10 @@ pub fn diff_page(ctx: &DiffContext<'_>, page: &[Conversation], previous: &[Optio
                 out.events.push(event);
             }
         }
-        let stored = Stored { revision, conversation: current.clone() };
+        let stored = Stored {
+            revision,
+            conversation: current.clone(),
+        };
         match written.get(current.id()) {
             Some(&i) => out.writes[i] = stored,
             None => {
@@ -117,17 +130,35 @@ fn event_for(
     let mut previous = Map::new();
     if let Some(before) = before {
         for field in &changes {
-            let value = before.conversation.field(*field).cloned().unwrap_or_default();
+            let value = before
+                .conversation
+                .field(*field)
+                .cloned()
+                .unwrap_or_default();
             previous.insert(field.as_str().to_string(), value);
         }
     }
-    Some(make_event(ctx, kind, revision, current.clone(), changes, previous))
+    Some(make_event(
+        ctx,
+        kind,
+        revision,
+        current.clone(),
+        changes,
+        previous,
+    ))
 }
 
 /// The `conversation.removed` event for a stored conversation missing from a complete listing.
 pub fn removed_event(ctx: &DiffContext<'_>, stored: &Stored) -> Event {
     let conversation = stored.conversation.clone();
-    make_event(ctx, EventType::Removed, stored.revision + 1, conversation, Vec::new(), Map::new())
+    make_event(
+        ctx,
+        EventType::Removed,
+        stored.revision + 1,
+        conversation,
+        Vec::new(),
+        Map::new(),
+    )
 }
 
 fn make_event(

@@ -32,7 +32,10 @@ pub struct Policy {
 impl From<&DeliveryConfig> for Policy {
     fn from(config: &DeliveryConfig) -> Self {
         Policy {
-            backoff: Backoff { initial: config.initial_backoff, max: config.max_backoff },
+            backoff: Backoff {
+                initial: config.initial_backoff,
+                max: config.max_backoff,
+            },
             max_attempts: config.max_attempts,
             max_age: config.max_age,
             concurrency: config.concurrency,
@@ -46,7 +49,10 @@ pub enum Outcome {
     /// The sink took it; the entry is gone from the outbox.
     Delivered,
     /// It failed and will be tried again at `next_at`.
-    Retrying { attempts: u32, next_at: DateTime<Utc> },
+    Retrying {
+        attempts: u32,
+        next_at: DateTime<Utc>,
+    },
     /// It will not be retried without an operator: now a dead letter.
     DeadLettered { reason: String },
 }
@@ -65,14 +71,18 @@ pub struct Worker {
 }
 
 /// Makes one attempt to deliver entry `seq` and records the outcome in the store.
-pub async fn deliver_one(worker: &Worker, seq: u64, mut entry: OutboxEntry) -> Result<Outcome, StoreError> {
+pub async fn deliver_one(
+    worker: &Worker,
+    seq: u64,
+    mut entry: OutboxEntry,
+) -> Result<Outcome, StoreError> {
     let sink = worker.sink.name();
     let attempt = worker.sink.deliver(&entry.event).await;
     entry.attempts += 1;
     let (error, after) = match attempt {
         Attempt::Delivered(detail) => {
             worker.store.delivered(sink, seq)?;
-            tracing::info!(%detail, attempts = entry.attempts, "delivered");
+            tracing::debug!(%detail, attempts = entry.attempts, "delivered");
             return Ok(Outcome::Delivered);
         }
         Attempt::Reject(error) => return dead(worker, seq, entry, format!("refused: {error}")),
@@ -81,23 +91,51 @@ pub async fn deliver_one(worker: &Worker, seq: u64, mut entry: OutboxEntry) -> R
     let now = Utc::now();
     let age = (now - entry.enqueued_at).to_std().unwrap_or_default();
     if entry.attempts >= worker.policy.max_attempts {
-        return dead(worker, seq, entry, format!("gave up after {} attempts: {error}", worker.policy.max_attempts));
+        return dead(
+            worker,
+            seq,
+            entry,
+            format!(
+                "gave up after {} attempts: {error}",
+                worker.policy.max_attempts
+            ),
+        );
     }
     if age >= worker.policy.max_age {
         let max_age = humantime::format_duration(worker.policy.max_age);
-        return dead(worker, seq, entry, format!("undelivered for longer than {max_age}: {error}"));
+        return dead(
+            worker,
+            seq,
+            entry,
+            format!("undelivered for longer than {max_age}: {error}"),
+        );
     }
-    let wait = after.unwrap_or_else(|| worker.policy.backoff.delay(entry.attempts, &mut rand::rng()));
+    let wait = after.unwrap_or_else(|| {
+        worker
+            .policy
+            .backoff
+            .delay(entry.attempts, &mut rand::rng())
+    });
     entry.next_attempt_at = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
     entry.last_error = Some(error.clone());
     worker.store.reschedule(sink, seq, &entry)?;
     tracing::warn!(%error, attempts = entry.attempts, retry_in_ms = wait.as_millis() as u64, "delivery failed; will retry");
-    Ok(Outcome::Retrying { attempts: entry.attempts, next_at: entry.next_attempt_at })
+    Ok(Outcome::Retrying {
+        attempts: entry.attempts,
+        next_at: entry.next_attempt_at,
+    })
 }
 
-fn dead(worker: &Worker, seq: u64, entry: OutboxEntry, reason: String) -> Result<Outcome, StoreError> {
+fn dead(
+    worker: &Worker,
+    seq: u64,
+    entry: OutboxEntry,
+    reason: String,
+) -> Result<Outcome, StoreError> {
     let attempts = entry.attempts;
-    let id = worker.store.dead_letter(worker.sink.name(), seq, entry, &reason)?;
+    let id = worker
+        .store
+        .dead_letter(worker.sink.name(), seq, entry, &reason)?;
     tracing::error!(%reason, attempts, dead_letter = id, "delivery given up: moved to dead letters");
     Ok(Outcome::DeadLettered { reason })
 }
@@ -129,12 +167,18 @@ pub async fn run_worker(worker: Worker, stop: CancellationToken) {
 
 /// Starts attempts for due entries while there is room; returns when to look again (`None`:
 /// when an attempt finishes or the poller wakes us).
-fn start_due(worker: &Worker, busy: &mut HashSet<u64>, tasks: &mut JoinSet<u64>) -> Result<Option<DateTime<Utc>>, StoreError> {
+fn start_due(
+    worker: &Worker,
+    busy: &mut HashSet<u64>,
+    tasks: &mut JoinSet<u64>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
     let room = worker.policy.concurrency.saturating_sub(busy.len());
     if room == 0 {
         return Ok(None);
     }
-    let due = worker.store.due(worker.sink.name(), Utc::now(), room, busy)?;
+    let due = worker
+        .store
+        .due(worker.sink.name(), Utc::now(), room, busy)?;
     let full = due.entries.len() == room;
     for (seq, entry) in due.entries {
         busy.insert(seq);
@@ -164,10 +208,19 @@ pub fn dead_letter_orphans(store: &Store, configured: &[&str]) -> Result<usize, 
         }
         let far = Utc::now() + chrono::Duration::days(365 * 100);
         for (seq, entry) in store.due(&sink, far, usize::MAX, &HashSet::new())?.entries {
-            store.dead_letter(&sink, seq, entry, &format!("sink `{sink}` is no longer in the configuration"))?;
+            store.dead_letter(
+                &sink,
+                seq,
+                entry,
+                &format!("sink `{sink}` is no longer in the configuration"),
+            )?;
             moved += 1;
         }
-        tracing::warn!(sink, moved, "entries for a sink that is no longer configured were moved to dead letters");
+        tracing::warn!(
+            sink,
+            moved,
+            "entries for a sink that is no longer configured were moved to dead letters"
+        );
     }
     Ok(moved)
 }

@@ -83,7 +83,9 @@ impl Conversation {
     /// Accepts an object with a non-empty string `conversation_id` and tracked fields of the
     /// documented types (missing or null are fine: that is data).
     pub fn from_value(value: Value) -> Result<Conversation, RecordError> {
-        let Value::Object(raw) = value else { return Err(RecordError::NotAnObject) };
+        let Value::Object(raw) = value else {
+            return Err(RecordError::NotAnObject);
+        };
         let id = match raw.get("conversation_id") {
             Some(Value::String(id)) if !id.is_empty() => id.clone(),
             _ => return Err(RecordError::MissingId),
@@ -95,7 +97,10 @@ impl Conversation {
                 (_, Some(v)) => v.is_string(),
             };
             if !ok {
-                return Err(RecordError::WrongType { id, field: field.as_str() });
+                return Err(RecordError::WrongType {
+                    id,
+                    field: field.as_str(),
+                });
             }
         }
         Ok(Conversation { id, raw })
@@ -179,15 +184,33 @@ pub struct EventData {
 /// revision the change creates, and the new values of what changed. The same change detected
 /// twice (a re-poll after a crash) starts from the same stored revision, so it gets the same id;
 /// a flip back and forth (read, unread, read) gets a new id each time.
-pub fn event_id(org_id: &str, kind: EventType, revision: u64, conversation: &Conversation, changes: &[Field]) -> String {
+pub fn event_id(
+    org_id: &str,
+    kind: EventType,
+    revision: u64,
+    conversation: &Conversation,
+    changes: &[Field],
+) -> String {
     let mut hash = Sha256::new();
-    for part in [org_id, conversation.id(), kind.as_str(), &revision.to_string()] {
+    for part in [
+        org_id,
+        conversation.id(),
+        kind.as_str(),
+        &revision.to_string(),
+    ] {
         hash.update(part.as_bytes());
         hash.update([0u8]);
     }
-    let fields: &[Field] = if changes.is_empty() { &Field::ALL } else { changes };
+    let fields: &[Field] = if changes.is_empty() {
+        &Field::ALL
+    } else {
+        changes
+    };
     for field in fields {
-        let value = conversation.field(*field).map(Value::to_string).unwrap_or_default();
+        let value = conversation
+            .field(*field)
+            .map(Value::to_string)
+            .unwrap_or_default();
         hash.update(format!("{}={value}\0", field.as_str()).as_bytes());
     }
     let digest = hash.finalize();
@@ -199,15 +222,27 @@ impl Filter {
     /// Whether the event passes: fields combine with AND, list values with OR.
     pub fn matches(&self, event: &Event) -> bool {
         let conversation = &event.data.conversation;
-        let events_ok = self.events.as_ref().is_none_or(|kinds| kinds.contains(&event.kind));
-        let changes_ok = event.kind != EventType::Updated
-            || self.changes.as_ref().is_none_or(|wanted| event.data.changes.iter().any(|c| wanted.contains(c)));
-        let folder_ok = self
-            .folder
+        let events_ok = self
+            .events
             .as_ref()
-            .is_none_or(|folders| conversation.folder().is_some_and(|f| folders.iter().any(|w| w == f)));
-        let read_ok = self.is_read.is_none_or(|wanted| conversation.is_read() == Some(wanted));
-        let org_ok = self.orgs.as_ref().is_none_or(|orgs| orgs.contains(&event.data.org_id));
+            .is_none_or(|kinds| kinds.contains(&event.kind));
+        let changes_ok = event.kind != EventType::Updated
+            || self
+                .changes
+                .as_ref()
+                .is_none_or(|wanted| event.data.changes.iter().any(|c| wanted.contains(c)));
+        let folder_ok = self.folder.as_ref().is_none_or(|folders| {
+            conversation
+                .folder()
+                .is_some_and(|f| folders.iter().any(|w| w == f))
+        });
+        let read_ok = self
+            .is_read
+            .is_none_or(|wanted| conversation.is_read() == Some(wanted));
+        let org_ok = self
+            .orgs
+            .as_ref()
+            .is_none_or(|orgs| orgs.contains(&event.data.org_id));
         events_ok && changes_ok && folder_ok && read_ok && org_ok
     }
 }
@@ -216,11 +251,16 @@ impl Filter {
 mod seconds {
     use super::*;
 
-    pub fn serialize<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(
+        time: &DateTime<Utc>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&time.to_rfc3339_opts(SecondsFormat::Secs, true))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<DateTime<Utc>, D::Error> {
         let text = String::deserialize(deserializer)?;
         DateTime::parse_from_rfc3339(&text)
             .map(|t| t.with_timezone(&Utc))

@@ -56,6 +56,8 @@ pub struct OrgReport {
     pub pages: usize,
     /// Usable conversations seen.
     pub conversations: usize,
+    /// Snapshots written (new or changed conversations only).
+    pub written: usize,
     /// Events queued.
     pub events: usize,
     /// Records skipped as unusable.
@@ -81,8 +83,19 @@ pub struct Listing<'a> {
 impl<'a> Listing<'a> {
     /// A listing of `org` from its first page; `emit` is false while recording a baseline.
     pub fn new(org: &'a OrgConfig, emit: bool) -> Self {
-        let report = OrgReport { org_id: org.id.clone(), ..OrgReport::default() };
-        Listing { org, cursor: None, cursors_seen: HashSet::new(), ids_seen: HashSet::new(), emit, records_without_id: 0, report }
+        let report = OrgReport {
+            org_id: org.id.clone(),
+            ..OrgReport::default()
+        };
+        Listing {
+            org,
+            cursor: None,
+            cursors_seen: HashSet::new(),
+            ids_seen: HashSet::new(),
+            emit,
+            records_without_id: 0,
+            report,
+        }
     }
 }
 
@@ -98,9 +111,17 @@ pub enum PageOutcome {
 }
 
 /// Fetches, diffs and commits the listing's next page.
-pub async fn poll_page(ctx: &PollContext, listing: &mut Listing<'_>, cancel: &CancellationToken) -> PageOutcome {
+pub async fn poll_page(
+    ctx: &PollContext,
+    listing: &mut Listing<'_>,
+    cancel: &CancellationToken,
+) -> PageOutcome {
     let org = listing.org;
-    let page = match ctx.api.list_page(&org.id, listing.cursor.as_deref(), cancel).await {
+    let page = match ctx
+        .api
+        .list_page(&org.id, listing.cursor.as_deref(), cancel)
+        .await
+    {
         Ok(page) => page,
         Err(error) => return PageOutcome::Incomplete(error.to_string()),
     };
@@ -116,10 +137,21 @@ pub async fn poll_page(ctx: &PollContext, listing: &mut Listing<'_>, cancel: &Ca
     }
     let ids: Vec<&str> = page.conversations.iter().map(|c| c.id()).collect();
     let committed = ctx.store.previous(&org.id, &ids).and_then(|previous| {
-        let diff_ctx = DiffContext { org_id: &org.id, org_name: org.label(), emit: listing.emit, detected_at: Utc::now() };
+        let diff_ctx = DiffContext {
+            org_id: &org.id,
+            org_name: org.label(),
+            emit: listing.emit,
+            detected_at: Utc::now(),
+        };
         let changes = diff_page(&diff_ctx, &page.conversations, &previous);
-        let commit = PageCommit { outbox: route(&ctx.routes, &changes.events), writes: changes.writes, deletes: Vec::new() };
-        ctx.store.commit_page(&org.id, &commit).map(|()| (changes.events.len(), commit))
+        let commit = PageCommit {
+            outbox: route(&ctx.routes, &changes.events),
+            writes: changes.writes,
+            deletes: Vec::new(),
+        };
+        ctx.store
+            .commit_page(&org.id, &commit)
+            .map(|()| (changes.events.len(), commit))
     });
     let (events, commit) = match committed {
         Ok(done) => done,
@@ -131,6 +163,7 @@ pub async fn poll_page(ctx: &PollContext, listing: &mut Listing<'_>, cancel: &Ca
     listing.report.conversations += page.conversations.len();
     listing.report.skipped += page.skipped.len();
     listing.report.events += events;
+    listing.report.written += commit.writes.len();
     next_cursor(listing, page.has_more, page.next_cursor)
 }
 
@@ -153,7 +186,10 @@ fn route(routes: &[Route], events: &[Event]) -> Vec<(String, OutboxEntry)> {
     let now = Utc::now();
     let mut entries = Vec::new();
     for event in events {
-        for route in routes.iter().filter(|r| r.filter.as_ref().is_none_or(|f| f.matches(event))) {
+        for route in routes
+            .iter()
+            .filter(|r| r.filter.as_ref().is_none_or(|f| f.matches(event)))
+        {
             entries.push((route.sink.clone(), OutboxEntry::new(event.clone(), now)));
         }
     }
@@ -180,7 +216,11 @@ pub async fn poll_org(ctx: &PollContext, org: &OrgConfig, cancel: &CancellationT
     async {
         let report = match ctx.store.org_state(&org.id) {
             Ok(state) => list_org(ctx, org, state, cancel).await,
-            Err(error) => OrgReport { org_id: org.id.clone(), error: Some(error.to_string()), ..OrgReport::default() },
+            Err(error) => OrgReport {
+                org_id: org.id.clone(),
+                error: Some(error.to_string()),
+                ..OrgReport::default()
+            },
         };
         log_report(&report);
         report
@@ -189,7 +229,12 @@ pub async fn poll_org(ctx: &PollContext, org: &OrgConfig, cancel: &CancellationT
     .await
 }
 
-async fn list_org(ctx: &PollContext, org: &OrgConfig, mut state: OrgState, cancel: &CancellationToken) -> OrgReport {
+async fn list_org(
+    ctx: &PollContext,
+    org: &OrgConfig,
+    mut state: OrgState,
+    cancel: &CancellationToken,
+) -> OrgReport {
     let emit = state.baseline_done || ctx.initial == InitialMode::Notify;
     let mut listing = Listing::new(org, emit);
     let outcome = loop {
@@ -217,7 +262,9 @@ async fn list_org(ctx: &PollContext, org: &OrgConfig, mut state: OrgState, cance
         state.last_complete_at = Some(now);
     }
     if let Err(error) = ctx.store.set_org_state(&org.id, &state) {
-        report.error.get_or_insert(format!("cannot record the org state: {error}"));
+        report
+            .error
+            .get_or_insert(format!("cannot record the org state: {error}"));
     }
     report
 }
@@ -233,15 +280,30 @@ fn removals(ctx: &PollContext, listing: &Listing<'_>) -> Result<usize, crate::st
     let mut gone = Vec::new();
     for stored in ctx.store.stored(&org.id) {
         let stored = stored?;
-        if !listing.ids_seen.contains(&hash_id(stored.conversation.id())) {
+        if !listing
+            .ids_seen
+            .contains(&hash_id(stored.conversation.id()))
+        {
             gone.push(stored);
         }
     }
-    let diff_ctx = DiffContext { org_id: &org.id, org_name: org.label(), emit: true, detected_at: Utc::now() };
+    let diff_ctx = DiffContext {
+        org_id: &org.id,
+        org_name: org.label(),
+        emit: true,
+        detected_at: Utc::now(),
+    };
     for batch in gone.chunks(100) {
         let events: Vec<Event> = batch.iter().map(|s| removed_event(&diff_ctx, s)).collect();
-        let deletes = batch.iter().map(|s| s.conversation.id().to_string()).collect();
-        let commit = PageCommit { outbox: route(&ctx.routes, &events), writes: Vec::new(), deletes };
+        let deletes = batch
+            .iter()
+            .map(|s| s.conversation.id().to_string())
+            .collect();
+        let commit = PageCommit {
+            outbox: route(&ctx.routes, &events),
+            writes: Vec::new(),
+            deletes,
+        };
         ctx.store.commit_page(&org.id, &commit)?;
         wake(&ctx.routes, &commit);
     }
@@ -249,16 +311,36 @@ fn removals(ctx: &PollContext, listing: &Listing<'_>) -> Result<usize, crate::st
 }
 
 fn log_report(report: &OrgReport) {
-    let OrgReport { pages, conversations, events, skipped, complete, .. } = report;
+    let OrgReport {
+        pages,
+        conversations,
+        events,
+        skipped,
+        complete,
+        ..
+    } = report;
     match &report.error {
-        Some(error) => tracing::warn!(%error, pages, conversations, events, skipped, "poll incomplete"),
-        None if *events > 0 => tracing::info!(pages, conversations, events, skipped, complete, "poll found changes"),
+        Some(error) => {
+            tracing::warn!(%error, pages, conversations, events, skipped, "poll incomplete")
+        }
+        None if *events > 0 => tracing::info!(
+            pages,
+            conversations,
+            events,
+            skipped,
+            complete,
+            "poll found changes"
+        ),
         None => tracing::debug!(pages, conversations, skipped, "poll found no changes"),
     }
 }
 
 /// Polls every org, `ctx.concurrency` at a time; one org's failure does not touch the others.
-pub async fn poll_all(ctx: &PollContext, orgs: &[OrgConfig], cancel: &CancellationToken) -> Vec<OrgReport> {
+pub async fn poll_all(
+    ctx: &PollContext,
+    orgs: &[OrgConfig],
+    cancel: &CancellationToken,
+) -> Vec<OrgReport> {
     futures::stream::iter(orgs)
         .map(|org| poll_org(ctx, org, cancel))
         .buffer_unordered(ctx.concurrency.max(1))

@@ -47,7 +47,10 @@ pub enum ApiError {
 enum Try {
     Done(Vec<u8>),
     Fatal(ApiError),
-    Again { error: ApiError, wait: Option<Duration> },
+    Again {
+        error: ApiError,
+        wait: Option<Duration>,
+    },
 }
 
 /// The client; cheap to clone, and clones share the rate ceiling.
@@ -73,20 +76,29 @@ impl ApiClient {
             .user_agent(concat!("hyperrep-notifier/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("building the HTTP client for the HyperRep API")?;
-        let per_second = NonZeroU32::new(config.requests_per_second).context("api.requests_per_second is zero")?;
+        let per_second = NonZeroU32::new(config.requests_per_second)
+            .context("api.requests_per_second is zero")?;
         Ok(ApiClient {
             http,
             base: config.base_url.clone(),
             key: config.api_key.clone().context("api.api_key is missing")?,
             page_size: config.page_size,
             max_retries: config.max_retries,
-            backoff: Backoff { initial: config.initial_backoff, max: config.max_backoff },
+            backoff: Backoff {
+                initial: config.initial_backoff,
+                max: config.max_backoff,
+            },
             limiter: Arc::new(RateLimiter::direct(Quota::per_second(per_second))),
         })
     }
 
     /// The page of `org_id`'s conversations that starts at `cursor` (the first page when `None`).
-    pub async fn list_page(&self, org_id: &str, cursor: Option<&str>, cancel: &CancellationToken) -> Result<Page, ApiError> {
+    pub async fn list_page(
+        &self,
+        org_id: &str,
+        cursor: Option<&str>,
+        cancel: &CancellationToken,
+    ) -> Result<Page, ApiError> {
         let url = self.page_url(org_id, cursor);
         let body = self.get(url, cancel).await?;
         parse_page(&body).map_err(ApiError::Malformed)
@@ -98,7 +110,8 @@ impl ApiClient {
             .expect("validated http(s) base URL")
             .pop_if_empty()
             .extend(["api", "v2", "organizations", org_id, "conversations"]);
-        url.query_pairs_mut().append_pair("limit", &self.page_size.to_string());
+        url.query_pairs_mut()
+            .append_pair("limit", &self.page_size.to_string());
         if let Some(cursor) = cursor {
             url.query_pairs_mut().append_pair("cursor", cursor);
         }
@@ -128,13 +141,22 @@ impl ApiClient {
 
     async fn try_once(&self, url: &Url, attempt: u32) -> Try {
         let started = Instant::now();
-        let sent = self.http.get(url.clone()).header("X-API-KEY", self.key.expose()).send().await;
+        let sent = self
+            .http
+            .get(url.clone())
+            .header("X-API-KEY", self.key.expose())
+            .send()
+            .await;
         let response = match sent {
             Ok(response) => response,
             Err(e) => return transport(e, attempt),
         };
         let status = response.status();
-        tracing::debug!(status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "HyperRep answered");
+        tracing::debug!(
+            status = status.as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "HyperRep answered"
+        );
         if status == StatusCode::OK {
             return match response.bytes().await {
                 Ok(body) => Try::Done(body.to_vec()),
@@ -151,19 +173,43 @@ fn classify(status: StatusCode, attempts: u32, wait: Option<Duration>) -> Try {
         401 => Try::Fatal(ApiError::Unauthorized),
         403 => Try::Fatal(ApiError::Forbidden),
         404 => Try::Fatal(ApiError::NotFound),
-        408 | 429 | 500..=599 => Try::Again { error: ApiError::Status { status: status.as_u16(), attempts }, wait },
-        other => Try::Fatal(ApiError::Status { status: other, attempts }),
+        408 | 429 | 500..=599 => Try::Again {
+            error: ApiError::Status {
+                status: status.as_u16(),
+                attempts,
+            },
+            wait,
+        },
+        other => Try::Fatal(ApiError::Status {
+            status: other,
+            attempts,
+        }),
     }
 }
 
 fn transport(error: reqwest::Error, attempts: u32) -> Try {
     // without_url: the URL is not secret here, but the habit keeps sink URLs out of errors too.
-    let kind = if error.is_timeout() { "timeout" } else if error.is_connect() { "connect error" } else { "transport error" };
-    let message = format!("{kind}: {}", crate::sinks::error_chain(&error.without_url()));
-    Try::Again { error: ApiError::Transport { message, attempts }, wait: None }
+    let kind = if error.is_timeout() {
+        "timeout"
+    } else if error.is_connect() {
+        "connect error"
+    } else {
+        "transport error"
+    };
+    let message = format!(
+        "{kind}: {}",
+        crate::sinks::error_chain(&error.without_url())
+    );
+    Try::Again {
+        error: ApiError::Transport { message, attempts },
+        wait: None,
+    }
 }
 
-async fn cancellable<T>(cancel: &CancellationToken, work: impl std::future::Future<Output = T>) -> Result<T, ApiError> {
+async fn cancellable<T>(
+    cancel: &CancellationToken,
+    work: impl std::future::Future<Output = T>,
+) -> Result<T, ApiError> {
     tokio::select! {
         _ = cancel.cancelled() => Err(ApiError::Cancelled),
         value = work => Ok(value),

@@ -44,7 +44,12 @@ pub fn parse_page(body: &[u8]) -> Result<Page, String> {
         }
     }
     let next_cursor = wire.pagination.next_cursor.filter(|c| !c.is_empty());
-    Ok(Page { conversations, skipped, next_cursor, has_more: wire.pagination.has_more })
+    Ok(Page {
+        conversations,
+        skipped,
+        next_cursor,
+        has_more: wire.pagination.has_more,
+    })
 }
 
 #[cfg(test)]
@@ -59,7 +64,10 @@ mod tests {
             "pagination":{"limit":25,"cursor":null,"next_cursor":"n2","has_more":true}}"#;
         let page = parse_page(body).unwrap();
         assert_eq!(page.conversations.len(), 1);
-        assert_eq!(page.conversations[0].get("priority"), Some(&Value::from("high")));
+        assert_eq!(
+            page.conversations[0].get("priority"),
+            Some(&Value::from("high"))
+        );
         assert_eq!(page.conversations[0].folder(), None);
         assert_eq!(page.next_cursor.as_deref(), Some("n2"));
         assert!(page.has_more);
@@ -72,12 +80,19 @@ mod tests {
         let page = parse_page(body).unwrap();
         assert_eq!(page.conversations.len(), 1);
         assert_eq!(page.skipped.len(), 3);
-        assert!(page.skipped.contains(&RecordError::WrongType { id: "c2".into(), field: "is_read" }));
+        assert!(page.skipped.contains(&RecordError::WrongType {
+            id: "c2".into(),
+            field: "is_read"
+        }));
     }
 
     #[test]
     fn a_body_of_the_wrong_shape_is_refused_with_context() {
-        for body in [&b"<html>"[..], br#"{"data":{},"pagination":{"has_more":false}}"#, br#"{"data":[]"#] {
+        for body in [
+            &b"<html>"[..],
+            br#"{"data":{},"pagination":{"has_more":false}}"#,
+            br#"{"data":[]"#,
+        ] {
             let error = parse_page(body).unwrap_err();
             assert!(error.contains("bytes"), "{error}");
         }
@@ -105,8 +120,13 @@ mod tests {
             "[a-z_]{0,12}".prop_map(Value::from),
         ];
         leaf.prop_recursive(3, 24, 6, |inner| {
-            let keys = prop_oneof![Just("conversation_id".to_string()), Just("is_read".to_string()),
-                Just("folder".to_string()), Just("last_activity_at".to_string()), "[a-z]{1,6}"];
+            let keys = prop_oneof![
+                Just("conversation_id".to_string()),
+                Just("is_read".to_string()),
+                Just("folder".to_string()),
+                Just("last_activity_at".to_string()),
+                "[a-z]{1,6}"
+            ];
             prop_oneof![
                 proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
                 proptest::collection::btree_map(keys, inner, 0..5)

@@ -65,7 +65,10 @@ pub fn load(source: &ConfigSource) -> Result<Config, ConfigErrors> {
     if source.path.exists() {
         figment = figment.merge(Toml::file_exact(&source.path));
     } else if source.explicit {
-        let reason = format!("configuration file {} does not exist", source.path.display());
+        let reason = format!(
+            "configuration file {} does not exist",
+            source.path.display()
+        );
         return Err(ConfigErrors(vec![ConfigError::new("--config", reason)]));
     }
     let env = Env::prefixed("HRN_").ignore(NOT_CONFIG_KEYS).split("__");
@@ -79,9 +82,92 @@ pub fn load_str(toml: &str) -> Result<Config, ConfigErrors> {
 }
 
 fn from_figment(figment: Figment) -> Result<Config, ConfigErrors> {
-    figment
-        .extract::<Config>()
-        .map_err(|e| ConfigErrors(e.into_iter().map(convert).collect()))
+    let all = |e: figment::Error| ConfigErrors(e.into_iter().map(|e| convert(e, &[])).collect());
+    let raw: RawConfig = figment.extract().map_err(all)?;
+    let mut errors = Vec::new();
+    let mut sinks = Vec::new();
+    for (i, value) in raw.sinks.into_iter().enumerate() {
+        match sink_from_value(value, &figment) {
+            Ok(sink) => sinks.push(sink),
+            Err(e) => errors.extend(
+                e.into_iter()
+                    .map(|e| convert(e, &["sinks".into(), i.to_string()])),
+            ),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    let RawConfig {
+        api,
+        poll,
+        orgs,
+        store,
+        delivery,
+        ..
+    } = raw;
+    Ok(Config {
+        api,
+        poll,
+        orgs,
+        store,
+        delivery,
+        sinks,
+    })
+}
+
+/// [`Config`] with the sinks still raw: serde's internally tagged enums buffer their content and
+/// lose the key path of errors inside a sink, so sinks are dispatched on `type` by hand.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    api: super::ApiConfig,
+    #[serde(default)]
+    poll: super::PollConfig,
+    #[serde(default)]
+    orgs: Vec<super::OrgConfig>,
+    #[serde(default)]
+    store: super::StoreConfig,
+    #[serde(default)]
+    delivery: super::DeliveryConfig,
+    #[serde(default)]
+    sinks: Vec<figment::value::Value>,
+}
+
+fn sink_from_value(
+    value: figment::value::Value,
+    figment: &Figment,
+) -> Result<SinkConfig, Box<figment::Error>> {
+    let tag = value.tag();
+    let with_source = |mut e: figment::Error| {
+        e.metadata = e.metadata.or_else(|| figment.get_metadata(tag).cloned());
+        Box::new(e)
+    };
+    let Some(mut dict) = value.into_dict() else {
+        return Err(with_source(
+            "a [[sinks]] entry must be a table".to_string().into(),
+        ));
+    };
+    let kind = dict.remove("type").and_then(|t| t.into_string());
+    let rest = figment::value::Value::from(dict);
+    match kind.as_deref() {
+        Some("webhook") => rest
+            .deserialize()
+            .map(SinkConfig::Webhook)
+            .map_err(with_source),
+        Some("console") => rest
+            .deserialize()
+            .map(SinkConfig::Console)
+            .map_err(with_source),
+        Some(other) => {
+            let kinds = &["webhook", "console"];
+            let mut e = figment::Error::from(Kind::UnknownVariant(other.to_string(), kinds));
+            e.path = vec!["type".into()];
+            Err(with_source(e))
+        }
+        None => Err(with_source(Kind::MissingField("type".into()).into())),
+    }
 }
 
 fn finish(mut config: Config) -> Result<Config, ConfigErrors> {
@@ -96,8 +182,9 @@ fn finish(mut config: Config) -> Result<Config, ConfigErrors> {
 
 /// Turns one figment error into a key path and a reason, without ever quoting a value (it may
 /// be a secret).
-fn convert(error: figment::Error) -> ConfigError {
-    let mut path = error.path.clone();
+fn convert(error: figment::Error, parent: &[String]) -> ConfigError {
+    let mut path = parent.to_vec();
+    path.extend(error.path.iter().cloned());
     let reason = match &error.kind {
         Kind::UnknownField(field, expected) => {
             if path.last() != Some(field) {
@@ -112,7 +199,10 @@ fn convert(error: figment::Error) -> ConfigError {
             "missing required key".to_string()
         }
         Kind::UnknownVariant(value, expected) => {
-            format!("unknown value `{value}` (expected one of: {})", expected.join(", "))
+            format!(
+                "unknown value `{value}` (expected one of: {})",
+                expected.join(", ")
+            )
         }
         Kind::InvalidType(actual, expected) => format!("expected {expected}, found {actual}"),
         Kind::InvalidValue(_, expected) => format!("invalid value, expected {expected}"),
@@ -120,9 +210,29 @@ fn convert(error: figment::Error) -> ConfigError {
     };
     let origin = error.metadata.as_ref().map(|m| match &m.source {
         Some(figment::Source::File(file)) => format!(" (in {})", file.display()),
-        _ => format!(" (from {})", m.interpolate(&error.profile.clone().unwrap_or_default(), &path)),
+        _ if m.name.contains("environment") => {
+            format!(" (from HRN_{})", path.join("__").to_uppercase())
+        }
+        _ => String::new(),
     });
-    ConfigError::new(key_path(&path), format!("{reason}{}", origin.unwrap_or_default()))
+    ConfigError::new(
+        key_path(&path),
+        format!("{}{}", scrub(&reason), origin.unwrap_or_default()),
+    )
+}
+
+/// Hides every double-quoted part of a message: serde and the URL parser quote the value they
+/// refused, and that value may be a secret (a webhook URL's token, a mistyped key).
+fn scrub(reason: &str) -> String {
+    let mut out = String::with_capacity(reason.len());
+    for (i, part) in reason.split('"').enumerate() {
+        out.push_str(if i % 2 == 1 {
+            "\"[value hidden]\""
+        } else {
+            part
+        });
+    }
+    out
 }
 
 /// `["sinks", "1", "url"]` → `sinks[1].url`.
@@ -162,14 +272,23 @@ fn resolve_secret_files(config: &mut Config) -> Vec<ConfigError> {
 fn resolve(value: &mut Option<Secret>, file: Option<&Path>, key: &str) -> Result<(), ConfigError> {
     let Some(file) = file else { return Ok(()) };
     if value.is_some() {
-        return Err(ConfigError::new(key, format!("set either `{key}` or `{key}_file`, not both")));
+        return Err(ConfigError::new(
+            key,
+            format!("set either `{key}` or `{key}_file`, not both"),
+        ));
     }
     let text = std::fs::read_to_string(file).map_err(|e| {
-        ConfigError::new(format!("{key}_file"), format!("cannot read {}: {e}", file.display()))
+        ConfigError::new(
+            format!("{key}_file"),
+            format!("cannot read {}: {e}", file.display()),
+        )
     })?;
     let text = text.trim();
     if text.is_empty() {
-        return Err(ConfigError::new(format!("{key}_file"), format!("{} is empty", file.display())));
+        return Err(ConfigError::new(
+            format!("{key}_file"),
+            format!("{} is empty", file.display()),
+        ));
     }
     *value = Some(Secret::new(text));
     Ok(())

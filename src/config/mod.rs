@@ -19,8 +19,8 @@ use std::time::Duration;
 use url::Url;
 
 /// The whole configuration of one notifier.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
+/// Deserialised through `load` (which handles the sinks), serialised for `check`.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Config {
     /// How to reach the HyperRep API.
     pub api: ApiConfig,

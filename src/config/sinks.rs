@@ -9,7 +9,10 @@ use url::Url;
 
 /// One sink section. The set is closed: a new sink type is one variant here and one file in
 /// `src/sinks/`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+///
+/// Deserialised by `load` (dispatching on `type` itself, to keep error paths); serialised for
+/// `check` with `type` as a key.
+#[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum SinkConfig {
     /// POST the event JSON, signed per Standard Webhooks.

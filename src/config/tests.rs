@@ -14,7 +14,12 @@ headers = { Authorization = "Bearer bearer-789" }
 "#;
 
 fn keys_of(toml: &str) -> Vec<String> {
-    load_str(toml).expect_err("the configuration should be refused").0.into_iter().map(|e| e.key).collect()
+    load_str(toml)
+        .expect_err("the configuration should be refused")
+        .0
+        .into_iter()
+        .map(|e| e.key)
+        .collect()
 }
 
 #[test]
@@ -30,8 +35,10 @@ fn a_minimal_configuration_loads_with_the_documented_defaults() {
 
 #[test]
 fn the_example_configuration_is_valid_once_its_secret_file_is_replaced() {
-    let example = include_str!("../../config/example.toml")
-        .replace(r#"api_key_file = "/run/secrets/hyperrep_api_key""#, r#"api_key = "k""#);
+    let example = include_str!("../../config/example.toml").replace(
+        r#"api_key_file = "/run/secrets/hyperrep_api_key""#,
+        r#"api_key = "k""#,
+    );
     let config = load_str(&example).unwrap();
     assert_eq!(config.sinks.len(), 2);
     assert!(config.sinks[0].filter().is_some());
@@ -44,11 +51,23 @@ fn each_broken_value_is_reported_under_its_key_path() {
         ("[api]\napi_key = \"k\"\npag_size = 5", "api.pag_size"),
         ("[api]\napi_key = \"k\"\npage_size = 0", "api.page_size"),
         ("[api]\napi_key = \"k\"\npage_size = 101", "api.page_size"),
-        ("[api]\napi_key = \"k\"\nbase_url = \"not a url\"", "api.base_url"),
+        (
+            "[api]\napi_key = \"k\"\nbase_url = \"not a url\"",
+            "api.base_url",
+        ),
         ("[api]\napi_key = \"k\"\ntimeout = 15", "api.timeout"),
-        ("[api]\napi_key = \"k\"\n[poll]\ninterval = \"soon\"", "poll.interval"),
-        ("[api]\napi_key = \"k\"\n[poll]\ninitial = \"everything\"", "poll.initial"),
-        ("[api]\napi_key = \"k\"\n[delivery]\nmax_attempts = 0", "delivery.max_attempts"),
+        (
+            "[api]\napi_key = \"k\"\n[poll]\ninterval = \"soon\"",
+            "poll.interval",
+        ),
+        (
+            "[api]\napi_key = \"k\"\n[poll]\ninitial = \"everything\"",
+            "poll.initial",
+        ),
+        (
+            "[api]\napi_key = \"k\"\n[delivery]\nmax_attempts = 0",
+            "delivery.max_attempts",
+        ),
         ("[api]\napi_key = \"k\"\n[stor]\npath = \"x\"", "stor"),
     ];
     for (section, key) in cases {
@@ -70,7 +89,10 @@ fn sink_and_filter_mistakes_name_the_sink_entry() {
     ];
     for (sinks, key) in cases {
         let keys = keys_of(&format!("{base}{sinks}"));
-        assert!(keys.iter().any(|k| k.starts_with(key)), "{sinks} → {keys:?}");
+        assert!(
+            keys.iter().any(|k| k.starts_with(key)),
+            "{sinks} → {keys:?}"
+        );
     }
 }
 
@@ -79,7 +101,7 @@ fn an_unknown_event_type_in_a_filter_is_refused() {
     let toml = format!("{MINIMAL}\n[sinks.filter]\nevents = [\"conversation.deleted\"]\n");
     let errors = load_str(&toml).unwrap_err();
     let text = errors.to_string();
-    assert!(text.contains("sinks[0]"), "{text}");
+    assert!(text.contains("`sinks[0].filter.events[0]`"), "{text}");
     assert!(text.contains("conversation.deleted"), "{text}");
 }
 
@@ -93,9 +115,15 @@ fn missing_orgs_sinks_and_key_are_each_reported() {
 
 #[test]
 fn a_key_given_twice_or_from_a_missing_file_is_refused() {
-    let both = MINIMAL.replace("api_key = \"key-123\"", "api_key = \"k\"\napi_key_file = \"/nonexistent\"");
+    let both = MINIMAL.replace(
+        "api_key = \"key-123\"",
+        "api_key = \"k\"\napi_key_file = \"/nonexistent\"",
+    );
     assert!(keys_of(&both).contains(&"api.api_key".to_string()));
-    let missing = MINIMAL.replace("api_key = \"key-123\"", "api_key_file = \"/nonexistent/key\"");
+    let missing = MINIMAL.replace(
+        "api_key = \"key-123\"",
+        "api_key_file = \"/nonexistent/key\"",
+    );
     assert!(keys_of(&missing).contains(&"api.api_key_file".to_string()));
 }
 
@@ -104,7 +132,10 @@ fn a_secret_file_is_read_and_trimmed() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("key");
     std::fs::write(&file, "from-file\n").unwrap();
-    let toml = MINIMAL.replace("api_key = \"key-123\"", &format!("api_key_file = {:?}", file.display().to_string()));
+    let toml = MINIMAL.replace(
+        "api_key = \"key-123\"",
+        &format!("api_key_file = {:?}", file.display().to_string()),
+    );
     let config = load_str(&toml).unwrap();
     assert_eq!(config.api.api_key.unwrap().expose(), "from-file");
 }
@@ -121,8 +152,31 @@ fn the_effective_configuration_never_shows_a_secret() {
 
 #[test]
 fn errors_never_quote_a_secret_value() {
-    let toml = MINIMAL.replace("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD", "whsec_sup3r-s3cret!");
+    let toml = MINIMAL.replace(
+        "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+        "whsec_sup3r-s3cret!",
+    );
     let text = load_str(&toml).unwrap_err().to_string();
     assert!(text.contains("sinks[0].secret"), "{text}");
     assert!(!text.contains("sup3r"), "{text}");
+}
+
+#[test]
+fn a_refused_value_is_never_quoted_back() {
+    let toml = MINIMAL.replace(
+        "https://example.com/hook?token=tok-456",
+        "hooks.example.com/T0/B0/tok-SECRET",
+    );
+    let text = load_str(&toml).unwrap_err().to_string();
+    assert!(text.contains("`sinks[0].url`"), "{text}");
+    assert!(!text.contains("SECRET"), "{text}");
+    let typed = MINIMAL.replace(
+        "headers = { Authorization = \"Bearer bearer-789\" }",
+        "headers = \"Bearer SECRET\"",
+    );
+    let text = load_str(&typed).unwrap_err().to_string();
+    assert!(
+        text.contains("`sinks[0].headers`") && !text.contains("SECRET"),
+        "{text}"
+    );
 }

@@ -23,15 +23,24 @@ fn check_api(api: &ApiConfig, errors: &mut Vec<ConfigError>) {
     }
     check_http_url(&api.base_url, "api.base_url", errors);
     if !(1..=100).contains(&api.page_size) {
-        errors.push(ConfigError::new("api.page_size", "must be between 1 and 100"));
+        errors.push(ConfigError::new(
+            "api.page_size",
+            "must be between 1 and 100",
+        ));
     }
     if api.requests_per_second == 0 {
-        errors.push(ConfigError::new("api.requests_per_second", "must be at least 1"));
+        errors.push(ConfigError::new(
+            "api.requests_per_second",
+            "must be at least 1",
+        ));
     }
     positive(api.timeout, "api.timeout", errors);
     positive(api.initial_backoff, "api.initial_backoff", errors);
     if api.initial_backoff > api.max_backoff {
-        errors.push(ConfigError::new("api.max_backoff", "must not be shorter than api.initial_backoff"));
+        errors.push(ConfigError::new(
+            "api.max_backoff",
+            "must not be shorter than api.initial_backoff",
+        ));
     }
 }
 
@@ -53,10 +62,16 @@ fn check_poll_store_delivery(config: &Config, errors: &mut Vec<ConfigError>) {
 
 fn check_delivery(delivery: &DeliveryConfig, errors: &mut Vec<ConfigError>) {
     if delivery.max_attempts == 0 {
-        errors.push(ConfigError::new("delivery.max_attempts", "must be at least 1"));
+        errors.push(ConfigError::new(
+            "delivery.max_attempts",
+            "must be at least 1",
+        ));
     }
     if delivery.concurrency == 0 {
-        errors.push(ConfigError::new("delivery.concurrency", "must be at least 1"));
+        errors.push(ConfigError::new(
+            "delivery.concurrency",
+            "must be at least 1",
+        ));
     }
     positive(delivery.initial_backoff, "delivery.initial_backoff", errors);
     positive(delivery.timeout, "delivery.timeout", errors);
@@ -69,33 +84,50 @@ fn check_delivery(delivery: &DeliveryConfig, errors: &mut Vec<ConfigError>) {
 
 fn check_orgs(config: &Config, errors: &mut Vec<ConfigError>) {
     if config.orgs.is_empty() {
-        errors.push(ConfigError::new("orgs", "at least one [[orgs]] entry with an `id` is required"));
+        errors.push(ConfigError::new(
+            "orgs",
+            "at least one [[orgs]] entry with an `id` is required",
+        ));
     }
     let mut seen = HashSet::new();
     for (i, org) in config.orgs.iter().enumerate() {
         if org.id.trim().is_empty() {
-            errors.push(ConfigError::new(format!("orgs[{i}].id"), "must not be empty"));
+            errors.push(ConfigError::new(
+                format!("orgs[{i}].id"),
+                "must not be empty",
+            ));
         } else if !seen.insert(org.id.as_str()) {
-            errors.push(ConfigError::new(format!("orgs[{i}].id"), "the same org is listed twice"));
+            errors.push(ConfigError::new(
+                format!("orgs[{i}].id"),
+                "the same org is listed twice",
+            ));
         }
     }
 }
 
 fn check_sinks(config: &Config, errors: &mut Vec<ConfigError>) {
     if config.sinks.is_empty() {
-        errors.push(ConfigError::new("sinks", "at least one [[sinks]] entry is required"));
+        errors.push(ConfigError::new(
+            "sinks",
+            "at least one [[sinks]] entry is required",
+        ));
     }
     let mut names = HashSet::new();
     for (i, sink) in config.sinks.iter().enumerate() {
         let key = format!("sinks[{i}]");
         let name = sink.name();
         let name_ok = !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
         if !name_ok {
             let reason = "must be non-empty and use only letters, digits, `-`, `_` and `.`";
             errors.push(ConfigError::new(format!("{key}.name"), reason));
         } else if !names.insert(name) {
-            errors.push(ConfigError::new(format!("{key}.name"), format!("`{name}` is used twice")));
+            errors.push(ConfigError::new(
+                format!("{key}.name"),
+                format!("`{name}` is used twice"),
+            ));
         }
         if let SinkConfig::Webhook(hook) = sink {
             check_http_url(&hook.url, &format!("{key}.url"), errors);
@@ -118,7 +150,10 @@ fn check_webhook_extras(hook: &super::WebhookSinkConfig, key: &str, errors: &mut
         if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
             errors.push(ConfigError::new(header_key, "not a valid HTTP header name"));
         } else if reqwest::header::HeaderValue::from_str(value.expose()).is_err() {
-            errors.push(ConfigError::new(header_key, "not a valid HTTP header value"));
+            errors.push(ConfigError::new(
+                header_key,
+                "not a valid HTTP header value",
+            ));
         }
     }
 }
@@ -126,7 +161,10 @@ fn check_webhook_extras(hook: &super::WebhookSinkConfig, key: &str, errors: &mut
 fn check_filter(filter: &Filter, config: &Config, key: &str, errors: &mut Vec<ConfigError>) {
     let empty = [
         ("events", filter.events.as_ref().is_some_and(Vec::is_empty)),
-        ("changes", filter.changes.as_ref().is_some_and(Vec::is_empty)),
+        (
+            "changes",
+            filter.changes.as_ref().is_some_and(Vec::is_empty),
+        ),
         ("folder", filter.folder.as_ref().is_some_and(Vec::is_empty)),
         ("orgs", filter.orgs.as_ref().is_some_and(Vec::is_empty)),
     ];
@@ -146,7 +184,10 @@ fn check_filter(filter: &Filter, config: &Config, key: &str, errors: &mut Vec<Co
 
 fn check_http_url(url: &Url, key: &str, errors: &mut Vec<ConfigError>) {
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        errors.push(ConfigError::new(key, "must be an http:// or https:// URL with a host"));
+        errors.push(ConfigError::new(
+            key,
+            "must be an http:// or https:// URL with a host",
+        ));
     }
 }
 

@@ -12,31 +12,72 @@ fn conv(id: &str, last: Option<&str>, read: Option<bool>, folder: Option<&str>) 
 }
 
 fn ctx(emit: bool) -> DiffContext<'static> {
-    let detected_at = DateTime::parse_from_rfc3339("2026-04-29T16:00:05Z").unwrap().to_utc();
-    DiffContext { org_id: "org1", org_name: "Acme Support", emit, detected_at }
+    let detected_at = DateTime::parse_from_rfc3339("2026-04-29T16:00:05Z")
+        .unwrap()
+        .to_utc();
+    DiffContext {
+        org_id: "org1",
+        org_name: "Acme Support",
+        emit,
+        detected_at,
+    }
 }
 
 fn stored(conversation: Conversation, revision: u64) -> Option<Stored> {
-    Some(Stored { revision, conversation })
+    Some(Stored {
+        revision,
+        conversation,
+    })
 }
 
 #[test]
 fn an_unread_change_becomes_one_update_with_the_previous_value() {
-    let before = conv("c1", Some("2026-04-29T14:00:00Z"), Some(true), Some("inbox"));
-    let after = conv("c1", Some("2026-04-29T16:00:00Z"), Some(false), Some("inbox"));
-    let out = diff_page(&ctx(true), std::slice::from_ref(&after), &[stored(before, 3)]);
+    let before = conv(
+        "c1",
+        Some("2026-04-29T14:00:00Z"),
+        Some(true),
+        Some("inbox"),
+    );
+    let after = conv(
+        "c1",
+        Some("2026-04-29T16:00:00Z"),
+        Some(false),
+        Some("inbox"),
+    );
+    let out = diff_page(
+        &ctx(true),
+        std::slice::from_ref(&after),
+        &[stored(before, 3)],
+    );
     assert_eq!(out.events.len(), 1);
     let event = &out.events[0];
     assert_eq!(event.kind, EventType::Updated);
-    assert_eq!(event.data.changes, vec![Field::LastActivityAt, Field::IsRead]);
-    assert_eq!(Value::Object(event.data.previous.clone()), json!({"last_activity_at": "2026-04-29T14:00:00Z", "is_read": true}));
+    assert_eq!(
+        event.data.changes,
+        vec![Field::LastActivityAt, Field::IsRead]
+    );
+    assert_eq!(
+        Value::Object(event.data.previous.clone()),
+        json!({"last_activity_at": "2026-04-29T14:00:00Z", "is_read": true})
+    );
     assert_eq!(event.data.conversation, after);
-    assert_eq!(out.writes, vec![Stored { revision: 4, conversation: after }]);
+    assert_eq!(
+        out.writes,
+        vec![Stored {
+            revision: 4,
+            conversation: after
+        }]
+    );
 }
 
 #[test]
 fn the_envelope_serialises_as_the_spec_shows() {
-    let after = conv("c1", Some("2026-04-29T16:00:00Z"), Some(false), Some("inbox"));
+    let after = conv(
+        "c1",
+        Some("2026-04-29T16:00:00Z"),
+        Some(false),
+        Some("inbox"),
+    );
     let out = diff_page(&ctx(true), &[after], &[None]);
     let json = serde_json::to_value(&out.events[0]).unwrap();
     assert_eq!(json["type"], "conversation.created");
@@ -49,7 +90,10 @@ fn the_envelope_serialises_as_the_spec_shows() {
 
 #[test]
 fn a_baseline_records_state_and_announces_nothing() {
-    let page = [conv("c1", None, None, None), conv("c2", Some("x"), Some(true), Some("inbox"))];
+    let page = [
+        conv("c1", None, None, None),
+        conv("c2", Some("x"), Some(true), Some("inbox")),
+    ];
     let out = diff_page(&ctx(false), &page, &[None, None]);
     assert!(out.events.is_empty());
     assert_eq!(out.writes.len(), 2);
@@ -61,7 +105,11 @@ fn only_untracked_changes_refresh_the_snapshot_silently() {
     let mut raw = serde_json::to_value(&before).unwrap();
     raw["contact_id"] = json!("k2");
     let after = Conversation::from_value(raw).unwrap();
-    let out = diff_page(&ctx(true), std::slice::from_ref(&after), &[stored(before, 0)]);
+    let out = diff_page(
+        &ctx(true),
+        std::slice::from_ref(&after),
+        &[stored(before, 0)],
+    );
     assert!(out.events.is_empty());
     assert_eq!(out.writes.len(), 1);
 }
@@ -79,9 +127,21 @@ fn a_conversation_listed_twice_in_a_page_is_compared_with_itself() {
 fn a_flip_back_gets_a_new_event_id_but_a_redetection_keeps_it() {
     let unread = conv("c1", Some("t"), Some(false), Some("inbox"));
     let read = conv("c1", Some("t"), Some(true), Some("inbox"));
-    let first = diff_page(&ctx(true), std::slice::from_ref(&unread), &[stored(read.clone(), 1)]);
-    let again = diff_page(&ctx(true), std::slice::from_ref(&unread), &[stored(read.clone(), 1)]);
-    let later = diff_page(&ctx(true), std::slice::from_ref(&unread), &[stored(read, 3)]);
+    let first = diff_page(
+        &ctx(true),
+        std::slice::from_ref(&unread),
+        &[stored(read.clone(), 1)],
+    );
+    let again = diff_page(
+        &ctx(true),
+        std::slice::from_ref(&unread),
+        &[stored(read.clone(), 1)],
+    );
+    let later = diff_page(
+        &ctx(true),
+        std::slice::from_ref(&unread),
+        &[stored(read, 3)],
+    );
     assert_eq!(first.events[0].id, again.events[0].id);
     assert_ne!(first.events[0].id, later.events[0].id);
 }
@@ -89,14 +149,24 @@ fn a_flip_back_gets_a_new_event_id_but_a_redetection_keeps_it() {
 #[test]
 fn removal_carries_the_last_snapshot() {
     let last = conv("c1", Some("t"), Some(true), Some("archived"));
-    let event = removed_event(&ctx(true), &Stored { revision: 2, conversation: last.clone() });
+    let event = removed_event(
+        &ctx(true),
+        &Stored {
+            revision: 2,
+            conversation: last.clone(),
+        },
+    );
     assert_eq!(event.kind, EventType::Removed);
     assert_eq!(event.data.conversation, last);
     assert!(event.data.changes.is_empty());
 }
 
 fn arb_conversation() -> impl Strategy<Value = Conversation> {
-    let time = prop::option::of(prop_oneof![Just("2026-04-29T14:00:00Z"), Just("2026-04-29T16:00:00Z"), Just("2026-05-01T00:00:00Z")]);
+    let time = prop::option::of(prop_oneof![
+        Just("2026-04-29T14:00:00Z"),
+        Just("2026-04-29T16:00:00Z"),
+        Just("2026-05-01T00:00:00Z")
+    ]);
     let folder = prop::option::of(prop_oneof![Just("inbox"), Just("archived"), Just("spam")]);
     ("c[0-4]", time, prop::option::of(any::<bool>()), folder, prop::option::of("[a-z]{0,3}"))
         .prop_map(|(id, last, read, folder, extra)| {

@@ -14,7 +14,10 @@ pub struct ConsoleSink {
 impl ConsoleSink {
     /// Builds the sink.
     pub fn new(config: &ConsoleSinkConfig) -> Self {
-        ConsoleSink { name: config.name.clone(), format: config.format }
+        ConsoleSink {
+            name: config.name.clone(),
+            format: config.format,
+        }
     }
 
     /// The sink's name.
@@ -31,7 +34,10 @@ impl ConsoleSink {
         let mut out = std::io::stdout().lock();
         match writeln!(out, "{line}").and_then(|_| out.flush()) {
             Ok(()) => Attempt::Delivered("printed".into()),
-            Err(e) => Attempt::Retry { error: format!("cannot write to stdout: {e}"), after: None },
+            Err(e) => Attempt::Retry {
+                error: format!("cannot write to stdout: {e}"),
+                after: None,
+            },
         }
     }
 }

@@ -17,7 +17,10 @@ pub enum Attempt {
     /// Accepted; the detail says how (e.g. `HTTP 200`).
     Delivered(String),
     /// Failed for now; try again, not before `after` when the sink said so.
-    Retry { error: String, after: Option<Duration> },
+    Retry {
+        error: String,
+        after: Option<Duration>,
+    },
     /// Refused for good (e.g. HTTP 400): straight to dead letters.
     Reject(String),
 }
@@ -34,7 +37,9 @@ impl Sink {
     /// Builds the live sink for a validated config section.
     pub fn build(config: &SinkConfig, delivery: &DeliveryConfig) -> anyhow::Result<Sink> {
         Ok(match config {
-            SinkConfig::Webhook(c) => Sink::Webhook(Box::new(webhook::WebhookSink::new(c, delivery.timeout)?)),
+            SinkConfig::Webhook(c) => {
+                Sink::Webhook(Box::new(webhook::WebhookSink::new(c, delivery.timeout)?))
+            }
             SinkConfig::Console(c) => Sink::Console(console::ConsoleSink::new(c)),
         })
     }

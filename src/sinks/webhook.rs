@@ -30,7 +30,9 @@ pub fn signing_key(secret: &str) -> Result<Vec<u8>, String> {
     let encoded = secret.strip_prefix("whsec_").unwrap_or(secret);
     match STANDARD.decode(encoded) {
         Ok(key) if !key.is_empty() => Ok(key),
-        _ => Err("must be `whsec_` followed by base64 (as Standard Webhooks secrets are)".to_string()),
+        _ => Err(
+            "must be `whsec_` followed by base64 (as Standard Webhooks secrets are)".to_string(),
+        ),
     }
 }
 
@@ -47,7 +49,10 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> Attempt 
     let detail = format!("HTTP {}{}", status.as_u16(), snippet(body));
     match status.as_u16() {
         200..=299 => Attempt::Delivered(format!("HTTP {}", status.as_u16())),
-        408 | 429 | 500..=599 => Attempt::Retry { error: detail, after: retry_after(headers, chrono::Utc::now()) },
+        408 | 429 | 500..=599 => Attempt::Retry {
+            error: detail,
+            after: retry_after(headers, chrono::Utc::now()),
+        },
         300..=399 => Attempt::Reject(format!("{detail} (redirects are not followed)")),
         _ => Attempt::Reject(detail),
     }
@@ -78,12 +83,19 @@ impl WebhookSink {
         };
         let mut headers = HeaderMap::new();
         for (name, value) in &config.headers {
-            let mut value = HeaderValue::from_str(value.expose()).context("invalid header value")?;
+            let mut value =
+                HeaderValue::from_str(value.expose()).context("invalid header value")?;
             value.set_sensitive(true);
             headers.insert(HeaderName::from_bytes(name.as_bytes())?, value);
         }
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        Ok(WebhookSink { name: config.name.clone(), client, url: config.url.clone(), key, headers })
+        Ok(WebhookSink {
+            name: config.name.clone(),
+            client,
+            url: config.url.clone(),
+            key,
+            headers,
+        })
     }
 
     /// The sink's name.
@@ -102,7 +114,10 @@ impl WebhookSink {
             Ok(body) => body,
             Err(e) => return Attempt::Reject(format!("cannot serialise the event: {e}")),
         };
-        let mut request = self.client.post(self.url.clone()).headers(self.headers.clone());
+        let mut request = self
+            .client
+            .post(self.url.clone())
+            .headers(self.headers.clone());
         if let Some(key) = &self.key {
             let timestamp = chrono::Utc::now().timestamp();
             request = request
@@ -118,7 +133,10 @@ impl WebhookSink {
                 let text = response.text().await.unwrap_or_default();
                 classify(status, &headers, &text)
             }
-            Err(e) => Attempt::Retry { error: error_chain(&e.without_url()), after: None },
+            Err(e) => Attempt::Retry {
+                error: error_chain(&e.without_url()),
+                after: None,
+            },
         }
     }
 }
@@ -161,6 +179,12 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("retry-after", HeaderValue::from_static("3"));
         let attempt = classify(StatusCode::TOO_MANY_REQUESTS, &headers, "slow down");
-        assert_eq!(attempt, Attempt::Retry { error: "HTTP 429: slow down".into(), after: Some(Duration::from_secs(3)) });
+        assert_eq!(
+            attempt,
+            Attempt::Retry {
+                error: "HTTP 429: slow down".into(),
+                after: Some(Duration::from_secs(3))
+            }
+        );
     }
 }

@@ -27,7 +27,9 @@ pub enum StoreError {
     #[error("the store at {path} is in use by another hyperrep-notifier process")]
     Locked { path: PathBuf },
     /// Written by a build with another on-disk format.
-    #[error("the store at {path} has format version {found}; this build reads version {FORMAT_VERSION}")]
+    #[error(
+        "the store at {path} has format version {found}; this build reads version {FORMAT_VERSION}"
+    )]
     Version { path: PathBuf, found: String },
     /// sled failed (I/O, corruption).
     #[error("store error: {0}")]
@@ -76,9 +78,12 @@ impl Store {
 }
 
 fn classify_open_error(error: sled::Error, path: &Path) -> StoreError {
-    let locked = matches!(&error, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"));
+    let locked =
+        matches!(&error, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"));
     if locked {
-        StoreError::Locked { path: path.to_path_buf() }
+        StoreError::Locked {
+            path: path.to_path_buf(),
+        }
     } else {
         StoreError::Sled(error)
     }
@@ -123,10 +128,12 @@ fn transact(
 ) -> Result<()> {
     use sled::transaction::TransactionError;
     use sled::Transactional;
-    (a, b).transaction(|(a, b)| work(a, b)).map_err(|e| match e {
-        TransactionError::Storage(e) => StoreError::Sled(e),
-        TransactionError::Abort(()) => StoreError::Corrupt("transaction aborted".into()),
-    })
+    (a, b)
+        .transaction(|(a, b)| work(a, b))
+        .map_err(|e| match e {
+            TransactionError::Storage(e) => StoreError::Sled(e),
+            TransactionError::Abort(()) => StoreError::Corrupt("transaction aborted".into()),
+        })
 }
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {

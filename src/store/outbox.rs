@@ -24,7 +24,13 @@ pub struct OutboxEntry {
 impl OutboxEntry {
     /// A fresh entry, due now.
     pub fn new(event: Event, now: DateTime<Utc>) -> Self {
-        OutboxEntry { event, attempts: 0, enqueued_at: now, next_attempt_at: now, last_error: None }
+        OutboxEntry {
+            event,
+            attempts: 0,
+            enqueued_at: now,
+            next_attempt_at: now,
+            last_error: None,
+        }
     }
 }
 
@@ -54,12 +60,19 @@ pub struct Due {
 
 impl Store {
     /// Up to `limit` entries of `sink` due at `now`, skipping `busy` ones (in flight).
-    pub fn due(&self, sink: &str, now: DateTime<Utc>, limit: usize, busy: &HashSet<u64>) -> Result<Due> {
+    pub fn due(
+        &self,
+        sink: &str,
+        now: DateTime<Utc>,
+        limit: usize,
+        busy: &HashSet<u64>,
+    ) -> Result<Due> {
         let mut due = Due::default();
         for item in self.outbox.scan_prefix(prefix(sink)) {
             let (key, value) = item?;
             let seq = seq_of(&key)?;
-            let at = DateTime::from_timestamp_millis(i64::from_be_bytes(header(&value)?)).unwrap_or(now);
+            let at =
+                DateTime::from_timestamp_millis(i64::from_be_bytes(header(&value)?)).unwrap_or(now);
             if busy.contains(&seq) {
                 continue;
             }
@@ -94,7 +107,8 @@ impl Store {
 
     /// Replaces an entry after a failed attempt (attempts, next time, last error).
     pub fn reschedule(&self, sink: &str, seq: u64, entry: &OutboxEntry) -> Result<()> {
-        self.outbox.insert(pair_key(sink, &seq.to_be_bytes()), encode_entry(entry)?)?;
+        self.outbox
+            .insert(pair_key(sink, &seq.to_be_bytes()), encode_entry(entry)?)?;
         Ok(())
     }
 
@@ -105,8 +119,20 @@ impl Store {
     }
 
     /// Moves an entry to the dead letters in one atomic step; returns the dead letter's id.
-    pub fn dead_letter(&self, sink: &str, seq: u64, entry: OutboxEntry, reason: &str) -> Result<u64> {
-        let letter = DeadLetter { id: seq, sink: sink.to_string(), entry, dead_at: Utc::now(), reason: reason.to_string() };
+    pub fn dead_letter(
+        &self,
+        sink: &str,
+        seq: u64,
+        entry: OutboxEntry,
+        reason: &str,
+    ) -> Result<u64> {
+        let letter = DeadLetter {
+            id: seq,
+            sink: sink.to_string(),
+            entry,
+            dead_at: Utc::now(),
+            reason: reason.to_string(),
+        };
         let bytes = serde_json::to_vec(&letter).map_err(|e| corrupt("dead letter", e))?;
         let key = pair_key(sink, &seq.to_be_bytes());
         transact(&self.outbox, &self.dead, |outbox, dead| {
@@ -129,10 +155,18 @@ impl Store {
     /// Puts a dead letter back in its sink's outbox, due now, with a fresh attempt count.
     /// Returns false when there is no such dead letter.
     pub fn retry_dead_letter(&self, id: u64) -> Result<bool> {
-        let Some(bytes) = self.dead.get(id.to_be_bytes())? else { return Ok(false) };
-        let letter: DeadLetter = serde_json::from_slice(&bytes).map_err(|e| corrupt("dead letter", e))?;
+        let Some(bytes) = self.dead.get(id.to_be_bytes())? else {
+            return Ok(false);
+        };
+        let letter: DeadLetter =
+            serde_json::from_slice(&bytes).map_err(|e| corrupt("dead letter", e))?;
         let now = Utc::now();
-        let entry = OutboxEntry { attempts: 0, next_attempt_at: now, enqueued_at: now, ..letter.entry };
+        let entry = OutboxEntry {
+            attempts: 0,
+            next_attempt_at: now,
+            enqueued_at: now,
+            ..letter.entry
+        };
         let (key, value) = self.encode_new_entry(&letter.sink, &entry)?;
         transact(&self.outbox, &self.dead, |outbox, dead| {
             dead.remove(&id.to_be_bytes())?;
@@ -150,20 +184,31 @@ impl Store {
     }
 
     /// Key and value of a new entry for `sink`, with a fresh sequence number.
-    pub(super) fn encode_new_entry(&self, sink: &str, entry: &OutboxEntry) -> Result<(Vec<u8>, Vec<u8>)> {
+    pub(super) fn encode_new_entry(
+        &self,
+        sink: &str,
+        entry: &OutboxEntry,
+    ) -> Result<(Vec<u8>, Vec<u8>)> {
         let seq = self.db.generate_id()?;
         Ok((pair_key(sink, &seq.to_be_bytes()), encode_entry(entry)?))
     }
 }
 
 fn encode_entry(entry: &OutboxEntry) -> Result<Vec<u8>> {
-    let mut bytes = entry.next_attempt_at.timestamp_millis().to_be_bytes().to_vec();
+    let mut bytes = entry
+        .next_attempt_at
+        .timestamp_millis()
+        .to_be_bytes()
+        .to_vec();
     serde_json::to_writer(&mut bytes, entry).map_err(|e| corrupt("outbox entry", e))?;
     Ok(bytes)
 }
 
 fn header(value: &[u8]) -> Result<[u8; 8]> {
-    value.get(..8).and_then(|h| h.try_into().ok()).ok_or_else(|| corrupt("outbox entry", "too short"))
+    value
+        .get(..8)
+        .and_then(|h| h.try_into().ok())
+        .ok_or_else(|| corrupt("outbox entry", "too short"))
 }
 
 fn decode_entry(value: &[u8]) -> Result<OutboxEntry> {
@@ -171,6 +216,9 @@ fn decode_entry(value: &[u8]) -> Result<OutboxEntry> {
 }
 
 fn seq_of(key: &[u8]) -> Result<u64> {
-    let tail = key.len().checked_sub(8).ok_or_else(|| corrupt("outbox key", "too short"))?;
+    let tail = key
+        .len()
+        .checked_sub(8)
+        .ok_or_else(|| corrupt("outbox key", "too short"))?;
     Ok(u64::from_be_bytes(key[tail..].try_into().expect("8 bytes")))
 }

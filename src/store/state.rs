@@ -34,18 +34,21 @@ impl Store {
     /// The stored snapshot of each of `ids` in `org`, in the same order.
     pub fn previous(&self, org: &str, ids: &[&str]) -> Result<Vec<Option<Stored>>> {
         ids.iter()
-            .map(|id| match self.conversations.get(pair_key(org, id.as_bytes()))? {
-                Some(bytes) => decode_stored(&bytes).map(Some),
-                None => Ok(None),
-            })
+            .map(
+                |id| match self.conversations.get(pair_key(org, id.as_bytes()))? {
+                    Some(bytes) => decode_stored(&bytes).map(Some),
+                    None => Ok(None),
+                },
+            )
             .collect()
     }
 
     /// Every stored conversation of `org`.
     pub fn stored(&self, org: &str) -> impl Iterator<Item = Result<Stored>> + '_ {
-        self.conversations
-            .scan_prefix(prefix(org))
-            .map(|item| item.map_err(StoreError::from).and_then(|(_, v)| decode_stored(&v)))
+        self.conversations.scan_prefix(prefix(org)).map(|item| {
+            item.map_err(StoreError::from)
+                .and_then(|(_, v)| decode_stored(&v))
+        })
     }
 
     /// How many conversations are stored for `org` (a scan: for status, not hot paths).
@@ -63,25 +66,38 @@ impl Store {
         let writes: Vec<(Vec<u8>, Vec<u8>)> = commit
             .writes
             .iter()
-            .map(|s| (pair_key(org, s.conversation.id().as_bytes()), encode_stored(s)))
+            .map(|s| {
+                (
+                    pair_key(org, s.conversation.id().as_bytes()),
+                    encode_stored(s),
+                )
+            })
             .collect();
-        let deletes: Vec<Vec<u8>> = commit.deletes.iter().map(|id| pair_key(org, id.as_bytes())).collect();
+        let deletes: Vec<Vec<u8>> = commit
+            .deletes
+            .iter()
+            .map(|id| pair_key(org, id.as_bytes()))
+            .collect();
         let mut entries = Vec::with_capacity(commit.outbox.len());
         for (sink, entry) in &commit.outbox {
             entries.push(self.encode_new_entry(sink, entry)?);
         }
-        transact(&self.conversations, &self.outbox, |conversations, outbox| {
-            for (key, value) in &writes {
-                conversations.insert(key.as_slice(), value.as_slice())?;
-            }
-            for key in &deletes {
-                conversations.remove(key.as_slice())?;
-            }
-            for (key, value) in &entries {
-                outbox.insert(key.as_slice(), value.as_slice())?;
-            }
-            Ok(())
-        })
+        transact(
+            &self.conversations,
+            &self.outbox,
+            |conversations, outbox| {
+                for (key, value) in &writes {
+                    conversations.insert(key.as_slice(), value.as_slice())?;
+                }
+                for key in &deletes {
+                    conversations.remove(key.as_slice())?;
+                }
+                for (key, value) in &entries {
+                    outbox.insert(key.as_slice(), value.as_slice())?;
+                }
+                Ok(())
+            },
+        )
     }
 
     /// The org's state; the default for an org never polled.
@@ -116,9 +132,15 @@ fn encode_stored(stored: &Stored) -> Vec<u8> {
 }
 
 fn decode_stored(bytes: &[u8]) -> Result<Stored> {
-    let (revision, json) = bytes.split_at_checked(8).ok_or_else(|| corrupt("snapshot", "too short"))?;
+    let (revision, json) = bytes
+        .split_at_checked(8)
+        .ok_or_else(|| corrupt("snapshot", "too short"))?;
     let revision = u64::from_be_bytes(revision.try_into().expect("8 bytes"));
-    let value: serde_json::Value = serde_json::from_slice(json).map_err(|e| corrupt("snapshot", e))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(json).map_err(|e| corrupt("snapshot", e))?;
     let conversation = Conversation::from_value(value).map_err(|e| corrupt("snapshot", e))?;
-    Ok(Stored { revision, conversation })
+    Ok(Stored {
+        revision,
+        conversation,
+    })
 }

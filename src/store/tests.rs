@@ -6,12 +6,20 @@ use serde_json::json;
 use std::collections::HashSet;
 
 fn conv(id: &str, read: bool) -> Conversation {
-    Conversation::from_value(json!({"conversation_id": id, "is_read": read, "folder": "inbox"})).unwrap()
+    Conversation::from_value(json!({"conversation_id": id, "is_read": read, "folder": "inbox"}))
+        .unwrap()
 }
 
 fn event_for(c: &Conversation) -> crate::event::Event {
-    let ctx = DiffContext { org_id: "o", org_name: "O", emit: true, detected_at: Utc::now() };
-    diff_page(&ctx, std::slice::from_ref(c), &[None]).events.remove(0)
+    let ctx = DiffContext {
+        org_id: "o",
+        org_name: "O",
+        emit: true,
+        detected_at: Utc::now(),
+    };
+    diff_page(&ctx, std::slice::from_ref(c), &[None])
+        .events
+        .remove(0)
 }
 
 #[test]
@@ -21,7 +29,14 @@ fn a_page_commit_writes_state_and_outbox_together_and_survives_reopening() {
         let store = Store::open(dir.path(), 8).unwrap();
         let c = conv("c1", false);
         let entry = OutboxEntry::new(event_for(&c), Utc::now());
-        let commit = PageCommit { writes: vec![Stored { revision: 0, conversation: c }], deletes: vec![], outbox: vec![("hook".into(), entry)] };
+        let commit = PageCommit {
+            writes: vec![Stored {
+                revision: 0,
+                conversation: c,
+            }],
+            deletes: vec![],
+            outbox: vec![("hook".into(), entry)],
+        };
         store.commit_page("o", &commit).unwrap();
         futures::executor::block_on(store.flush()).unwrap();
     }
@@ -45,15 +60,30 @@ fn due_entries_respect_their_time_the_limit_and_busy_ones() {
         entry.next_attempt_at = now + chrono::Duration::seconds(*delay);
         outbox.push(("hook".to_string(), entry));
     }
-    store.commit_page("o", &PageCommit { outbox, ..PageCommit::default() }).unwrap();
+    store
+        .commit_page(
+            "o",
+            &PageCommit {
+                outbox,
+                ..PageCommit::default()
+            },
+        )
+        .unwrap();
     let all = store.due("hook", now, 10, &HashSet::new()).unwrap();
     assert_eq!(all.entries.len(), 3);
-    assert_eq!(all.next_at.map(|t| t.timestamp_millis()), Some((now + chrono::Duration::seconds(60)).timestamp_millis()));
+    assert_eq!(
+        all.next_at.map(|t| t.timestamp_millis()),
+        Some((now + chrono::Duration::seconds(60)).timestamp_millis())
+    );
     let busy: HashSet<u64> = [all.entries[0].0].into();
     let rest = store.due("hook", now, 1, &busy).unwrap();
     assert_eq!(rest.entries.len(), 1);
     assert_ne!(rest.entries[0].0, all.entries[0].0);
-    assert!(store.due("other", now, 10, &HashSet::new()).unwrap().entries.is_empty());
+    assert!(store
+        .due("other", now, 10, &HashSet::new())
+        .unwrap()
+        .entries
+        .is_empty());
 }
 
 #[test]
@@ -61,8 +91,20 @@ fn a_dead_letter_can_be_listed_retried_and_purged() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), 8).unwrap();
     let entry = OutboxEntry::new(event_for(&conv("c1", false)), Utc::now());
-    store.commit_page("o", &PageCommit { outbox: vec![("hook".into(), entry)], ..PageCommit::default() }).unwrap();
-    let (seq, entry) = store.due("hook", Utc::now(), 1, &HashSet::new()).unwrap().entries.remove(0);
+    store
+        .commit_page(
+            "o",
+            &PageCommit {
+                outbox: vec![("hook".into(), entry)],
+                ..PageCommit::default()
+            },
+        )
+        .unwrap();
+    let (seq, entry) = store
+        .due("hook", Utc::now(), 1, &HashSet::new())
+        .unwrap()
+        .entries
+        .remove(0);
     let id = store.dead_letter("hook", seq, entry, "HTTP 400").unwrap();
     assert_eq!(store.outbox_depth("hook"), 0);
     let letters = store.dead_letters().unwrap();

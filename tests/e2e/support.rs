@@ -1,0 +1,223 @@
+//! What the end-to-end tests start for themselves, all on loopback: the HyperRep simulator, a
+//! webhook receiver that records what it gets and answers as scripted, and notifier instances
+//! (in-process `App`s, or the real binary).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use hyperrep_notifier::simulator::{SimConfig, Simulator};
+use hyperrep_notifier::App;
+use serde_json::Value;
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    pub at: Instant,
+}
+
+impl Received {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("the webhook body is JSON")
+    }
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// How the receiver answers one request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    Status(u16),
+    Slow(Duration, u16),
+    Redirect(String),
+    RetryAfter(u64),
+}
+
+#[derive(Default)]
+struct ReceiverState {
+    received: Vec<Received>,
+    script: VecDeque<Reply>,
+    default: Option<Reply>,
+}
+
+/// A webhook endpoint on loopback.
+#[derive(Clone)]
+pub struct Receiver {
+    pub url: String,
+    state: Arc<Mutex<ReceiverState>>,
+}
+
+impl Receiver {
+    pub async fn start() -> Receiver {
+        let state = Arc::new(Mutex::new(ReceiverState::default()));
+        let app = axum::Router::new()
+            .fallback(receive)
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Receiver { url, state }
+    }
+
+    /// The next answers, in order; after them, the default (200 unless set).
+    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.state.lock().unwrap().script.extend(replies);
+    }
+
+    pub fn answer_always(&self, reply: Reply) {
+        self.state.lock().unwrap().default = Some(reply);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.lock().unwrap().received.clone()
+    }
+
+    /// Event bodies of every request, in arrival order.
+    pub fn events(&self) -> Vec<Value> {
+        self.received().iter().map(Received::json).collect()
+    }
+
+    /// Waits (bounded) until at least `count` requests arrived.
+    pub async fn wait_for(&self, count: usize, limit: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + limit;
+        while self.received().len() < count && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.received()
+    }
+}
+
+async fn receive(
+    State(state): State<Arc<Mutex<ReceiverState>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let reply = {
+        let mut state = state.lock().unwrap();
+        state
+            .script
+            .pop_front()
+            .or_else(|| state.default.clone())
+            .unwrap_or(Reply::Status(200))
+    };
+    let received = Received {
+        headers,
+        body: body.to_vec(),
+        at: Instant::now(),
+    };
+    if let Reply::Slow(wait, _) = &reply {
+        // A slow receiver takes the request only once it has answered: a sender that dies (or
+        // gives up) before the answer has not delivered. Dropped with the connection otherwise.
+        tokio::time::sleep(*wait).await;
+    }
+    state.lock().unwrap().received.push(received);
+    match reply {
+        Reply::Status(code) | Reply::Slow(_, code) => {
+            (StatusCode::from_u16(code).unwrap(), "answer").into_response()
+        }
+        Reply::Redirect(to) => (StatusCode::TEMPORARY_REDIRECT, [("location", to)]).into_response(),
+        Reply::RetryAfter(seconds) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", seconds.to_string())],
+        )
+            .into_response(),
+    }
+}
+
+/// A simulator, a receiver and a store directory, with a configuration that joins them.
+pub struct World {
+    pub sim: Simulator,
+    pub hook: Receiver,
+    pub dir: TempDir,
+}
+
+pub const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+
+impl World {
+    pub async fn start(orgs: usize, conversations: usize) -> World {
+        hyperrep_notifier::install_crypto_provider();
+        let sim = Simulator::start(SimConfig {
+            orgs,
+            conversations_per_org: conversations,
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        World {
+            sim,
+            hook: Receiver::start().await,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    pub fn org(&self, i: usize) -> String {
+        self.sim.org_ids()[i].clone()
+    }
+
+    /// A configuration with every org, one signed webhook sink `hook`, fast retries, and `extra`
+    /// appended (more sinks, or sections such as `[poll]`).
+    pub fn toml(&self, extra: &str) -> String {
+        let orgs: String = self
+            .sim
+            .org_ids()
+            .iter()
+            .enumerate()
+            .map(|(i, id)| format!("[[orgs]]\nid = \"{id}\"\nname = \"Org {i}\"\n"))
+            .collect();
+        format!(
+            "[api]\nbase_url = \"{}\"\napi_key = \"{}\"\npage_size = 10\ninitial_backoff = \"10ms\"\nmax_backoff = \"50ms\"\n\
+             requests_per_second = 1000\ntimeout = \"2s\"\n\
+             [store]\npath = {:?}\ncache_mb = 4\n\
+             [delivery]\ninitial_backoff = \"10ms\"\nmax_backoff = \"100ms\"\ntimeout = \"2s\"\nmax_attempts = 5\n\
+             {orgs}[[sinks]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{}\"\nsecret = \"{SECRET}\"\n{extra}",
+            self.sim.base_url(), self.sim.api_key(), self.store_path().display().to_string(), self.hook.url,
+        )
+    }
+
+    pub fn app(&self, extra: &str) -> App {
+        let config = hyperrep_notifier::config::load_str(&self.toml(extra))
+            .expect("a valid test configuration");
+        App::build(config).expect("the app builds")
+    }
+
+    pub fn write_config(&self, extra: &str) -> PathBuf {
+        let path = self.dir.path().join("notifier.toml");
+        std::fs::write(&path, self.toml(extra)).unwrap();
+        path
+    }
+}
+
+/// The real binary, as a user runs it.
+pub fn binary() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hyperrep-notifier"));
+    command.env_remove("HRN_CONFIG").env("RUST_LOG", "warn");
+    command
+}
+
+pub fn run_binary(
+    args: &[&str],
+    config: Option<&Path>,
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    let mut command = binary();
+    if let Some(config) = config {
+        command.arg("--config").arg(config);
+    }
+    command.args(args).envs(env.iter().copied());
+    command.output().expect("the binary runs")
+}
