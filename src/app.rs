@@ -2,11 +2,15 @@
 
 use crate::api::ApiClient;
 use crate::config::Config;
-use crate::dispatch::{dead_letter_orphans, deliver_one, run_worker, Outcome, Policy, Worker};
+use crate::dispatch::{
+    dead_letter_orphans, deliver_batch, deliver_one, plan, run_worker, Outcome, Policy, Unit,
+    Worker,
+};
 use crate::poller::{poll_all, OrgReport, PollContext, Route};
 use crate::sinks::Sink;
 use crate::store::Store;
 use anyhow::Context;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -32,6 +36,7 @@ impl App {
         let store = Store::open(&config.store.path, config.store.cache_mb)
             .with_context(|| format!("opening the store at {}", config.store.path.display()))?;
         let api = ApiClient::new(&config.api)?;
+        let closed_poll = Arc::new(AtomicU64::new(store.last_poll()?));
         let policy = Policy::from(&config.delivery);
         let mut workers = Vec::new();
         let mut routes = Vec::new();
@@ -43,11 +48,13 @@ impl App {
                 filter: sink_config.filter().cloned(),
                 wake: wake.clone(),
             });
+            let closed_poll = closed_poll.clone();
             workers.push(Worker {
                 store: store.clone(),
                 policy,
                 sink,
                 wake,
+                closed_poll,
             });
         }
         let names: Vec<&str> = config.sinks.iter().map(|s| s.name()).collect();
@@ -60,6 +67,7 @@ impl App {
             initial: config.poll.initial,
             detect_removed: config.poll.detect_removed,
             concurrency: config.poll.concurrency,
+            poll: Arc::new(AtomicU64::new(0)),
         };
         Ok(App {
             config: Arc::new(config),
@@ -69,11 +77,24 @@ impl App {
         })
     }
 
-    /// One poll of every org, then a flush.
+    /// One poll of every org, then a flush. When it ends, its entries are released to sinks
+    /// that judge floods per poll.
     pub async fn poll_once(&self, cancel: &CancellationToken) -> Vec<OrgReport> {
+        let poll = match self.store.next_poll() {
+            Ok(poll) => poll,
+            Err(error) => {
+                tracing::error!(%error, "cannot number the poll; skipping it");
+                return Vec::new();
+            }
+        };
+        self.poll.poll.store(poll, Ordering::SeqCst);
         let reports = poll_all(&self.poll, &self.config.orgs, cancel).await;
         if let Err(error) = self.store.flush().await {
             tracing::error!(%error, "cannot flush the store");
+        }
+        for worker in &self.workers {
+            worker.closed_poll.store(poll, Ordering::SeqCst);
+            worker.wake.notify_one();
         }
         reports
     }
@@ -87,19 +108,21 @@ impl App {
         set
     }
 
-    /// One attempt for every entry due now, sink by sink, in order: the dispatcher's work as one
-    /// step, for tests and tools that want no background tasks.
+    /// One attempt for every delivery due now, sink by sink, grouped as each sink groups: the
+    /// dispatcher's work as one step, for tests and tools that want no background tasks.
     pub async fn deliver_due(&self) -> anyhow::Result<Vec<Outcome>> {
         let mut outcomes = Vec::new();
         for worker in &self.workers {
-            let due = self.store.due(
-                worker.sink.name(),
-                chrono::Utc::now(),
-                usize::MAX,
-                &Default::default(),
-            )?;
-            for (seq, entry) in due.entries {
-                outcomes.push(deliver_one(worker, seq, entry).await?);
+            let now = chrono::Utc::now();
+            let due = self
+                .store
+                .due(worker.sink.name(), now, usize::MAX, &Default::default())?;
+            let closed = worker.closed_poll.load(Ordering::SeqCst);
+            for unit in plan(due.entries, worker.sink.batching(), closed, now).units {
+                outcomes.push(match unit {
+                    Unit::One(seq, entry) => deliver_one(worker, seq, entry).await?,
+                    Unit::Batch(batch, entries) => deliver_batch(worker, batch, entries).await?,
+                });
             }
         }
         Ok(outcomes)

@@ -22,6 +22,7 @@ pub mod diff;
 pub mod dispatch;
 pub mod event;
 pub mod poller;
+pub mod render;
 pub mod secret;
 pub mod simulator;
 pub mod sinks;

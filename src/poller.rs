@@ -14,6 +14,7 @@ use chrono::Utc;
 use futures::StreamExt;
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -45,6 +46,8 @@ pub struct PollContext {
     pub detect_removed: bool,
     /// Orgs listed at once.
     pub concurrency: usize,
+    /// The number of the poll in progress; outbox entries carry it.
+    pub poll: Arc<AtomicU64>,
 }
 
 /// What one poll of one org did.
@@ -145,7 +148,7 @@ pub async fn poll_page(
         };
         let changes = diff_page(&diff_ctx, &page.conversations, &previous);
         let commit = PageCommit {
-            outbox: route(&ctx.routes, &changes.events),
+            outbox: route(ctx, &changes.events),
             writes: changes.writes,
             deletes: Vec::new(),
         };
@@ -182,7 +185,8 @@ fn next_cursor(listing: &mut Listing<'_>, has_more: bool, next: Option<String>) 
 }
 
 /// One outbox entry per (event, sink whose filter takes it).
-fn route(routes: &[Route], events: &[Event]) -> Vec<(String, OutboxEntry)> {
+fn route(ctx: &PollContext, events: &[Event]) -> Vec<(String, OutboxEntry)> {
+    let (routes, poll) = (&ctx.routes, ctx.poll.load(Ordering::SeqCst));
     let now = Utc::now();
     let mut entries = Vec::new();
     for event in events {
@@ -190,7 +194,11 @@ fn route(routes: &[Route], events: &[Event]) -> Vec<(String, OutboxEntry)> {
             .iter()
             .filter(|r| r.filter.as_ref().is_none_or(|f| f.matches(event)))
         {
-            entries.push((route.sink.clone(), OutboxEntry::new(event.clone(), now)));
+            let entry = OutboxEntry {
+                poll,
+                ..OutboxEntry::new(event.clone(), now)
+            };
+            entries.push((route.sink.clone(), entry));
         }
     }
     entries
@@ -300,7 +308,7 @@ fn removals(ctx: &PollContext, listing: &Listing<'_>) -> Result<usize, crate::st
             .map(|s| s.conversation.id().to_string())
             .collect();
         let commit = PageCommit {
-            outbox: route(&ctx.routes, &events),
+            outbox: route(ctx, &events),
             writes: Vec::new(),
             deletes,
         };

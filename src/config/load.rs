@@ -156,12 +156,20 @@ fn sink_from_value(
             .deserialize()
             .map(SinkConfig::Webhook)
             .map_err(with_source),
+        Some("slack") => rest
+            .deserialize()
+            .map(SinkConfig::Slack)
+            .map_err(with_source),
+        Some("email") => rest
+            .deserialize()
+            .map(SinkConfig::Email)
+            .map_err(with_source),
         Some("console") => rest
             .deserialize()
             .map(SinkConfig::Console)
             .map_err(with_source),
         Some(other) => {
-            let kinds = &["webhook", "console"];
+            let kinds = &["webhook", "slack", "email", "console"];
             let mut e = figment::Error::from(Kind::UnknownVariant(other.to_string(), kinds));
             e.path = vec!["type".into()];
             Err(with_source(e))
@@ -258,11 +266,14 @@ fn resolve_secret_files(config: &mut Config) -> Vec<ConfigError> {
         errors.push(e);
     }
     for (i, sink) in config.sinks.iter_mut().enumerate() {
-        if let SinkConfig::Webhook(hook) = sink {
-            let key = format!("sinks[{i}].secret");
-            if let Err(e) = resolve(&mut hook.secret, hook.secret_file.as_deref(), &key) {
-                errors.push(e);
-            }
+        let (value, file, key) = match sink {
+            SinkConfig::Webhook(c) => (&mut c.secret, c.secret_file.as_deref(), "secret"),
+            SinkConfig::Slack(c) => (&mut c.url, c.url_file.as_deref(), "url"),
+            SinkConfig::Email(c) => (&mut c.password, c.password_file.as_deref(), "password"),
+            SinkConfig::Console(_) => continue,
+        };
+        if let Err(e) = resolve(value, file, &format!("sinks[{i}].{key}")) {
+            errors.push(e);
         }
     }
     errors

@@ -6,10 +6,14 @@
 //! start instead of silently disabling an alert.
 
 mod load;
+mod messages;
 mod sinks;
 mod validate;
 
 pub use load::{load, load_str, ConfigError, ConfigErrors, ConfigSource};
+pub use messages::{
+    EmailSinkConfig, EmailTemplates, MessageStyle, SlackSinkConfig, SlackTemplates,
+};
 pub use sinks::{ConsoleFormat, ConsoleSinkConfig, Filter, SinkConfig, WebhookSinkConfig};
 
 use crate::secret::Secret;

@@ -1,5 +1,6 @@
 //! `[[sinks]]` sections: one struct per sink type, chosen by `type`, and the shared `filter`.
 
+use super::messages::{EmailSinkConfig, SlackSinkConfig};
 use crate::event::{EventType, Field};
 use crate::secret::{redact_url, Secret};
 use serde::{Deserialize, Serialize, Serializer};
@@ -17,6 +18,10 @@ use url::Url;
 pub enum SinkConfig {
     /// POST the event JSON, signed per Standard Webhooks.
     Webhook(WebhookSinkConfig),
+    /// A Slack incoming webhook.
+    Slack(SlackSinkConfig),
+    /// Email through SMTP.
+    Email(EmailSinkConfig),
     /// One line per event on stdout.
     Console(ConsoleSinkConfig),
 }
@@ -26,6 +31,8 @@ impl SinkConfig {
     pub fn name(&self) -> &str {
         match self {
             SinkConfig::Webhook(c) => &c.name,
+            SinkConfig::Slack(c) => &c.name,
+            SinkConfig::Email(c) => &c.name,
             SinkConfig::Console(c) => &c.name,
         }
     }
@@ -34,6 +41,8 @@ impl SinkConfig {
     pub fn filter(&self) -> Option<&Filter> {
         match self {
             SinkConfig::Webhook(c) => c.filter.as_ref(),
+            SinkConfig::Slack(c) => c.filter.as_ref(),
+            SinkConfig::Email(c) => c.filter.as_ref(),
             SinkConfig::Console(c) => c.filter.as_ref(),
         }
     }

@@ -1,6 +1,9 @@
 //! Checks that a type cannot express: ranges, uniqueness, cross-references, decodable secrets.
 
-use super::{ApiConfig, Config, ConfigError, DeliveryConfig, Filter, SinkConfig};
+use super::{
+    ApiConfig, Config, ConfigError, DeliveryConfig, EmailSinkConfig, Filter, SinkConfig,
+    SlackSinkConfig,
+};
 use crate::sinks::webhook::signing_key;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -13,6 +16,10 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
     check_poll_store_delivery(config, &mut errors);
     check_orgs(config, &mut errors);
     check_sinks(config, &mut errors);
+    if errors.is_empty() {
+        // Templates are rendered only once the rest is sound (they need the sinks to make sense).
+        errors.extend(crate::render::check_templates(config));
+    }
     errors
 }
 
@@ -129,9 +136,14 @@ fn check_sinks(config: &Config, errors: &mut Vec<ConfigError>) {
                 format!("`{name}` is used twice"),
             ));
         }
-        if let SinkConfig::Webhook(hook) = sink {
-            check_http_url(&hook.url, &format!("{key}.url"), errors);
-            check_webhook_extras(hook, &key, errors);
+        match sink {
+            SinkConfig::Webhook(hook) => {
+                check_http_url(&hook.url, &format!("{key}.url"), errors);
+                check_webhook_extras(hook, &key, errors);
+            }
+            SinkConfig::Slack(slack) => check_slack(slack, &key, errors),
+            SinkConfig::Email(email) => check_email(email, &key, errors),
+            SinkConfig::Console(_) => {}
         }
         if let Some(filter) = sink.filter() {
             check_filter(filter, config, &format!("{key}.filter"), errors);
@@ -155,6 +167,59 @@ fn check_webhook_extras(hook: &super::WebhookSinkConfig, key: &str, errors: &mut
                 "not a valid HTTP header value",
             ));
         }
+    }
+}
+
+fn check_slack(slack: &SlackSinkConfig, key: &str, errors: &mut Vec<ConfigError>) {
+    match &slack.url {
+        None => errors.push(ConfigError::new(
+            format!("{key}.url"),
+            "required: set `url` or `url_file`",
+        )),
+        Some(url) => match Url::parse(url.expose()) {
+            Ok(url) => check_http_url(&url, &format!("{key}.url"), errors),
+            // The URL is the secret: say what is wrong, never what it is.
+            Err(e) => errors.push(ConfigError::new(
+                format!("{key}.url"),
+                format!("not a URL ({e})"),
+            )),
+        },
+    }
+    check_flood_limit(slack.max_messages_per_poll, key, errors);
+}
+
+fn check_email(email: &EmailSinkConfig, key: &str, errors: &mut Vec<ConfigError>) {
+    let url = &email.smtp_url;
+    if !matches!(url.scheme(), "smtp" | "smtps") || url.host().is_none() {
+        let reason =
+            "must be smtp://host[:port][?tls=required|opportunistic] or smtps://host[:port]";
+        errors.push(ConfigError::new(format!("{key}.smtp_url"), reason));
+    }
+    if email.to.is_empty() {
+        errors.push(ConfigError::new(
+            format!("{key}.to"),
+            "at least one recipient is required",
+        ));
+    }
+    if email.username.is_some() != email.password.is_some() {
+        let reason = "`username` and `password` (or `password_file`) go together";
+        errors.push(ConfigError::new(format!("{key}.password"), reason));
+    }
+    if email.digest.is_some_and(|d| d < Duration::from_secs(1)) {
+        errors.push(ConfigError::new(
+            format!("{key}.digest"),
+            "must be at least 1s",
+        ));
+    }
+    check_flood_limit(email.max_messages_per_poll, key, errors);
+}
+
+fn check_flood_limit(limit: usize, key: &str, errors: &mut Vec<ConfigError>) {
+    if limit == 0 {
+        errors.push(ConfigError::new(
+            format!("{key}.max_messages_per_poll"),
+            "must be at least 1",
+        ));
     }
 }
 

@@ -5,10 +5,13 @@
 //! Adding a sink: one file here, one variant in [`Sink`] and in `config::SinkConfig`.
 
 pub mod console;
+pub mod email;
+pub mod slack;
 pub mod webhook;
 
 use crate::config::{DeliveryConfig, SinkConfig};
 use crate::event::Event;
+use chrono::{DateTime, Utc};
 use std::time::Duration;
 
 /// The outcome of one delivery attempt, as the sink classified it.
@@ -23,12 +26,41 @@ pub enum Attempt {
     },
     /// Refused for good (e.g. HTTP 400): straight to dead letters.
     Reject(String),
+    /// Rate-limited: wait `after`, and do not count this as a failed attempt.
+    Throttled { error: String, after: Duration },
+}
+
+/// How a sink wants its events grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Batching {
+    /// One delivery per event.
+    Single,
+    /// One per event, unless one poll brings more than `max`: then one summary for that poll.
+    Flood { max: usize },
+    /// One delivery per window of this length, listing every event in it.
+    Digest { window: Duration },
+}
+
+/// What a grouped delivery is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Batch {
+    /// A flood summary of one poll.
+    Summary,
+    /// A digest of a time window.
+    Digest {
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    },
 }
 
 /// A live sink.
 pub enum Sink {
     /// See [`webhook`].
     Webhook(Box<webhook::WebhookSink>),
+    /// See [`slack`].
+    Slack(Box<slack::SlackSink>),
+    /// See [`email`].
+    Email(Box<email::EmailSink>),
     /// See [`console`].
     Console(console::ConsoleSink),
 }
@@ -40,6 +72,12 @@ impl Sink {
             SinkConfig::Webhook(c) => {
                 Sink::Webhook(Box::new(webhook::WebhookSink::new(c, delivery.timeout)?))
             }
+            SinkConfig::Slack(c) => {
+                Sink::Slack(Box::new(slack::SlackSink::new(c, delivery.timeout)?))
+            }
+            SinkConfig::Email(c) => {
+                Sink::Email(Box::new(email::EmailSink::new(c, delivery.timeout)?))
+            }
             SinkConfig::Console(c) => Sink::Console(console::ConsoleSink::new(c)),
         })
     }
@@ -48,6 +86,8 @@ impl Sink {
     pub fn name(&self) -> &str {
         match self {
             Sink::Webhook(s) => s.name(),
+            Sink::Slack(s) => s.name(),
+            Sink::Email(s) => s.name(),
             Sink::Console(s) => s.name(),
         }
     }
@@ -56,7 +96,35 @@ impl Sink {
     pub async fn deliver(&self, event: &Event) -> Attempt {
         match self {
             Sink::Webhook(s) => s.deliver(event).await,
+            Sink::Slack(s) => s.deliver(event).await,
+            Sink::Email(s) => s.deliver(event).await,
             Sink::Console(s) => s.deliver(event),
+        }
+    }
+
+    /// How this sink groups events.
+    pub fn batching(&self) -> Batching {
+        match self {
+            Sink::Slack(s) => Batching::Flood {
+                max: s.max_per_poll(),
+            },
+            Sink::Email(s) => s.batching(),
+            Sink::Webhook(_) | Sink::Console(_) => Batching::Single,
+        }
+    }
+
+    /// One delivery of many events (only for sinks whose [`Sink::batching`] groups).
+    pub async fn deliver_batch(&self, events: &[Event], batch: Batch) -> Attempt {
+        let window = match batch {
+            Batch::Digest { start, end } => Some((start, end)),
+            Batch::Summary => None,
+        };
+        match self {
+            Sink::Slack(s) => s.deliver_summary(events).await,
+            Sink::Email(s) => s.deliver_batch(events, window).await,
+            Sink::Webhook(_) | Sink::Console(_) => {
+                Attempt::Reject("this sink does not take batches".into())
+            }
         }
     }
 }

@@ -70,6 +70,30 @@ impl Store {
         })
     }
 
+    /// Numbers a new poll (1, 2, …, kept across restarts).
+    pub fn next_poll(&self) -> Result<u64> {
+        let next = self.db.update_and_fetch("poll", |old| {
+            let last = old
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+                .unwrap_or(0);
+            Some((last + 1).to_be_bytes().to_vec())
+        })?;
+        Ok(next
+            .and_then(|b| b.as_ref().try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0))
+    }
+
+    /// The number of the last poll started (0 before the first).
+    pub fn last_poll(&self) -> Result<u64> {
+        let last = self.db.get("poll")?;
+        Ok(last
+            .and_then(|b| b.as_ref().try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0))
+    }
+
     /// Makes everything written so far durable.
     pub async fn flush(&self) -> Result<()> {
         self.db.flush_async().await?;

@@ -19,6 +19,9 @@ pub struct OutboxEntry {
     pub next_attempt_at: DateTime<Utc>,
     /// The last failure, for dead letters and status.
     pub last_error: Option<String>,
+    /// The poll that found it (flood summaries group by poll).
+    #[serde(default)]
+    pub poll: u64,
 }
 
 impl OutboxEntry {
@@ -30,6 +33,7 @@ impl OutboxEntry {
             enqueued_at: now,
             next_attempt_at: now,
             last_error: None,
+            poll: 0,
         }
     }
 }

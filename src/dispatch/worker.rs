@@ -1,0 +1,120 @@
+//! The per-sink delivery loop: start what is due (as [`plan`](super::plan) groups it) while there
+//! is room, sleep until the next entry is due or the poller pokes, stop on the token.
+
+use super::{deliver_batch, deliver_one, plan, Unit, Worker};
+use crate::sinks::Batching;
+use crate::store::StoreError;
+use chrono::{DateTime, Utc};
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+/// How many due entries a grouping sink looks at in one go.
+const GROUP_SCAN: usize = 10_000;
+
+/// Delivers `worker`'s outbox until `stop`, then lets the attempts in flight finish.
+pub async fn run_worker(worker: Worker, stop: CancellationToken) {
+    let mut busy: HashSet<u64> = HashSet::new();
+    let mut tasks: JoinSet<Vec<u64>> = JoinSet::new();
+    loop {
+        let next_at = match start_due(&worker, &mut busy, &mut tasks) {
+            Ok(next_at) => next_at,
+            Err(error) => {
+                tracing::error!(sink = worker.sink.name(), %error, "cannot read the outbox; retrying in 1s");
+                Some(Utc::now() + chrono::Duration::seconds(1))
+            }
+        };
+        let pause = next_at.map(|at| (at - Utc::now()).to_std().unwrap_or_default());
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                for seq in done.unwrap_or_default() { busy.remove(&seq); }
+                if tasks.is_empty() { busy.clear(); }
+            }
+            _ = worker.wake.notified() => {}
+            _ = tokio::time::sleep(pause.unwrap_or_default()), if pause.is_some() => {}
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Starts deliveries for due entries while there is room; returns when to look again (`None`:
+/// when a delivery finishes or the poller pokes). Grouping sinks deliver one unit at a time.
+fn start_due(
+    worker: &Worker,
+    busy: &mut HashSet<u64>,
+    tasks: &mut JoinSet<Vec<u64>>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let batching = worker.sink.batching();
+    let single = batching == Batching::Single;
+    let room = if single {
+        worker.policy.concurrency.saturating_sub(busy.len())
+    } else {
+        usize::from(busy.is_empty())
+    };
+    if room == 0 {
+        return Ok(None);
+    }
+    let now = Utc::now();
+    let due = worker.store.due(
+        worker.sink.name(),
+        now,
+        if single { room } else { GROUP_SCAN },
+        busy,
+    )?;
+    let full = single && due.entries.len() == room;
+    let plan = plan(
+        due.entries,
+        batching,
+        worker.closed_poll.load(Ordering::SeqCst),
+        now,
+    );
+    if single {
+        for unit in plan.units {
+            spawn(worker, vec![unit], busy, tasks);
+        }
+    } else if !plan.units.is_empty() {
+        spawn(worker, plan.units, busy, tasks);
+    }
+    let next_at = [due.next_at, plan.wake_at].into_iter().flatten().min();
+    Ok(if full { None } else { next_at })
+}
+
+/// Runs `units` one after the other in a task.
+fn spawn(
+    worker: &Worker,
+    units: Vec<Unit>,
+    busy: &mut HashSet<u64>,
+    tasks: &mut JoinSet<Vec<u64>>,
+) {
+    let seqs: Vec<u64> = units
+        .iter()
+        .flat_map(|u| match u {
+            Unit::One(seq, _) => vec![*seq],
+            Unit::Batch(_, entries) => entries.iter().map(|(seq, _)| *seq).collect(),
+        })
+        .collect();
+    busy.extend(&seqs);
+    let worker = worker.clone();
+    tasks.spawn(async move {
+        for unit in units {
+            let result = match unit {
+                Unit::One(seq, entry) => {
+                    let span = tracing::info_span!("deliver", sink = worker.sink.name(), event = %entry.event.id,
+                        org = %entry.event.data.org_id, conversation = %entry.event.data.conversation.id());
+                    deliver_one(&worker, seq, entry).instrument(span).await
+                }
+                Unit::Batch(batch, entries) => {
+                    let span = tracing::info_span!("deliver", sink = worker.sink.name(), events = entries.len());
+                    deliver_batch(&worker, batch, entries).instrument(span).await
+                }
+            };
+            if let Err(error) = result {
+                tracing::error!(sink = worker.sink.name(), %error, "cannot record a delivery outcome; the entries stay queued");
+            }
+        }
+        seqs
+    });
+}
