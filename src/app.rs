@@ -120,7 +120,7 @@ impl App {
             let closed = worker.closed_poll.load(Ordering::SeqCst);
             for unit in plan(due.entries, worker.sink.batching(), closed, now).units {
                 outcomes.push(match unit {
-                    Unit::One(seq, entry) => deliver_one(worker, seq, entry).await?,
+                    Unit::One(seq, entry) => deliver_one(worker, seq, *entry).await?,
                     Unit::Batch(batch, entries) => deliver_batch(worker, batch, entries).await?,
                 });
             }

@@ -30,6 +30,11 @@ pub enum Command {
     Run(RunArgs),
     /// Validate the configuration and print it, secrets redacted.
     Check,
+    /// Send one realistic sample event to sink NAME now and report its answer.
+    TestSink {
+        /// The sink's `name`.
+        name: String,
+    },
     /// The whole pipeline against a built-in simulated HyperRep API, events on the console.
     Demo(crate::demo::DemoArgs),
 }
@@ -58,6 +63,10 @@ pub async fn execute(cli: Cli) -> ExitCode {
         Command::Check => check(&source),
         Command::Run(args) => match load(&source) {
             Ok(config) => run(config, args).await,
+            Err(code) => code,
+        },
+        Command::TestSink { name } => match load(&source) {
+            Ok(config) => test_sink(&config, &name).await,
             Err(code) => code,
         },
         Command::Demo(args) => report(crate::demo::run(args, shutdown_on_signal()).await),
@@ -106,6 +115,41 @@ async fn run(config: Config, args: RunArgs) -> ExitCode {
             ExitCode::FAILURE
         }
         Err(error) => report(Err(error)),
+    }
+}
+
+async fn test_sink(config: &Config, name: &str) -> ExitCode {
+    let Some(sink_config) = config.sinks.iter().find(|s| s.name() == name) else {
+        let names: Vec<&str> = config.sinks.iter().map(|s| s.name()).collect();
+        eprintln!(
+            "no sink is named `{name}` (configured: {})",
+            names.join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let sink = match crate::sinks::Sink::build(sink_config, &config.delivery) {
+        Ok(sink) => sink,
+        Err(error) => return report(Err(error)),
+    };
+    let mut event = crate::render::sample_event();
+    if let Some(org) = config.orgs.first() {
+        event.data.org_name = org.label().to_string();
+        event.data.org_id = org.id.clone();
+    }
+    match sink.deliver(&event).await {
+        crate::sinks::Attempt::Delivered(detail) => {
+            println!("sink `{name}`: delivered ({detail})");
+            ExitCode::SUCCESS
+        }
+        crate::sinks::Attempt::Retry { error, .. }
+        | crate::sinks::Attempt::Throttled { error, .. } => {
+            eprintln!("sink `{name}`: failed, a real event would be retried: {error}");
+            ExitCode::FAILURE
+        }
+        crate::sinks::Attempt::Reject(error) => {
+            eprintln!("sink `{name}`: refused, a real event would go to dead letters: {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 

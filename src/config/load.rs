@@ -162,7 +162,7 @@ fn sink_from_value(
             .map_err(with_source),
         Some("email") => rest
             .deserialize()
-            .map(SinkConfig::Email)
+            .map(|c| SinkConfig::Email(Box::new(c)))
             .map_err(with_source),
         Some("console") => rest
             .deserialize()

@@ -21,7 +21,7 @@ pub enum SinkConfig {
     /// A Slack incoming webhook.
     Slack(SlackSinkConfig),
     /// Email through SMTP.
-    Email(EmailSinkConfig),
+    Email(Box<EmailSinkConfig>),
     /// One line per event on stdout.
     Console(ConsoleSinkConfig),
 }

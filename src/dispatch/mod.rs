@@ -32,6 +32,8 @@ pub struct Policy {
     pub max_age: Duration,
     /// Attempts in flight per sink.
     pub concurrency: usize,
+    /// The longest one attempt may take, whatever the sink's own timeouts do.
+    pub timeout: Duration,
 }
 
 impl From<&DeliveryConfig> for Policy {
@@ -44,6 +46,9 @@ impl From<&DeliveryConfig> for Policy {
             max_attempts: config.max_attempts,
             max_age: config.max_age,
             concurrency: config.concurrency,
+            // A little over the sink's own timeout, which covers one request; Slack's pacing
+            // may add up to a second before it.
+            timeout: config.timeout + Duration::from_secs(2),
         }
     }
 }
@@ -83,7 +88,7 @@ pub async fn deliver_one(
     seq: u64,
     entry: OutboxEntry,
 ) -> Result<Outcome, StoreError> {
-    let attempt = worker.sink.deliver(&entry.event).await;
+    let attempt = bounded(worker, worker.sink.deliver(&entry.event)).await;
     settle(worker, vec![(seq, entry)], attempt)
 }
 
@@ -100,8 +105,20 @@ pub async fn deliver_batch(
         ?batch,
         "one message for several events"
     );
-    let attempt = worker.sink.deliver_batch(&events, batch).await;
+    let attempt = bounded(worker, worker.sink.deliver_batch(&events, batch)).await;
     settle(worker, entries, attempt)
+}
+
+/// An attempt that takes longer than the policy allows is a failed attempt (a hung SMTP server
+/// or HTTP peer must not stall the sink's worker).
+async fn bounded(worker: &Worker, attempt: impl std::future::Future<Output = Attempt>) -> Attempt {
+    let limit = worker.policy.timeout;
+    tokio::time::timeout(limit, attempt)
+        .await
+        .unwrap_or_else(|_| Attempt::Retry {
+            error: format!("no answer within {}", humantime::format_duration(limit)),
+            after: None,
+        })
 }
 
 /// Records what an attempt means for its entries.

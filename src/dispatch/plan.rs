@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Unit {
     /// One event.
-    One(u64, OutboxEntry),
+    One(u64, Box<OutboxEntry>),
     /// Several events in one message.
     Batch(Batch, Vec<(u64, OutboxEntry)>),
 }
@@ -36,7 +36,10 @@ pub fn plan(
 ) -> Plan {
     match batching {
         Batching::Single => Plan {
-            units: due.into_iter().map(|(seq, e)| Unit::One(seq, e)).collect(),
+            units: due
+                .into_iter()
+                .map(|(seq, e)| Unit::One(seq, Box::new(e)))
+                .collect(),
             ..Plan::default()
         },
         Batching::Flood { max } => flood(due, max, closed_poll),
@@ -56,8 +59,11 @@ fn flood(due: Vec<(u64, OutboxEntry)>, max: usize, closed_poll: u64) -> Plan {
         } else if entries.len() > max {
             out.units.push(Unit::Batch(Batch::Summary, entries));
         } else {
-            out.units
-                .extend(entries.into_iter().map(|(seq, e)| Unit::One(seq, e)));
+            out.units.extend(
+                entries
+                    .into_iter()
+                    .map(|(seq, e)| Unit::One(seq, Box::new(e))),
+            );
         }
     }
     out

@@ -104,7 +104,7 @@ fn spawn(
                 Unit::One(seq, entry) => {
                     let span = tracing::info_span!("deliver", sink = worker.sink.name(), event = %entry.event.id,
                         org = %entry.event.data.org_id, conversation = %entry.event.data.conversation.id());
-                    deliver_one(&worker, seq, entry).instrument(span).await
+                    deliver_one(&worker, seq, *entry).instrument(span).await
                 }
                 Unit::Batch(batch, entries) => {
                     let span = tracing::info_span!("deliver", sink = worker.sink.name(), events = entries.len());

@@ -3,6 +3,9 @@
 mod config_cli;
 mod crash;
 mod delivery;
+mod email;
 mod pipeline;
+mod slack;
+mod smtp;
 mod support;
 mod upstream_faults;

@@ -42,6 +42,7 @@ pub enum Reply {
     Slow(Duration, u16),
     Redirect(String),
     RetryAfter(u64),
+    Body(u16, &'static str),
 }
 
 #[derive(Default)]
@@ -132,6 +133,7 @@ async fn receive(
             [("retry-after", seconds.to_string())],
         )
             .into_response(),
+        Reply::Body(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
     }
 }
 

@@ -1,0 +1,175 @@
+//! The email sink against a real SMTP server on loopback.
+
+use crate::smtp::SmtpServer;
+use crate::support::World;
+use hyperrep_notifier::config::load_str;
+use hyperrep_notifier::{run_once, App};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+fn email_sink(smtp: &SmtpServer, extra: &str) -> String {
+    format!(
+        "[[sinks]]\nname = \"leads\"\ntype = \"email\"\nsmtp_url = \"{}\"\n\
+         from = \"HyperRep Notifier <notifier@example.com>\"\n\
+         to = [\"Support Lead <lead@example.com>\", \"second@example.com\"]\ncc = [\"audit@example.com\"]\n{extra}",
+        smtp.url
+    )
+}
+
+async fn once(toml: &str) -> hyperrep_notifier::OnceReport {
+    run_once(
+        load_str(toml).unwrap(),
+        CancellationToken::new(),
+        Duration::from_secs(15),
+    )
+    .await
+    .unwrap()
+}
+
+async fn baseline_then_touch(world: &World, toml: &str, count: usize) -> Vec<String> {
+    assert!(once(toml).await.success());
+    let org = world.org(0);
+    let ids: Vec<String> = world
+        .sim
+        .conversations(&org)
+        .iter()
+        .take(count)
+        .map(|c| c["conversation_id"].as_str().unwrap().to_string())
+        .collect();
+    for id in &ids {
+        world.sim.touch(&org, id);
+    }
+    ids
+}
+
+#[tokio::test]
+async fn each_event_becomes_one_email_with_subject_recipients_and_both_parts() {
+    let world = World::start(1, 5).await;
+    let smtp = SmtpServer::start();
+    let toml = world.toml(&email_sink(&smtp, ""));
+    let ids = baseline_then_touch(&world, &toml, 2).await;
+
+    assert!(once(&toml).await.success());
+
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 2);
+    for mail in &mails {
+        assert_eq!(mail.from, "notifier@example.com");
+        let mut to = mail.to.clone();
+        to.sort();
+        assert_eq!(
+            to,
+            [
+                "audit@example.com",
+                "lead@example.com",
+                "second@example.com"
+            ]
+        );
+        assert!(
+            mail.data.contains("Subject: [Org 0] New activity"),
+            "{}",
+            mail.data
+        );
+        assert!(mail.data.contains("multipart/alternative"), "{}", mail.data);
+        assert!(
+            mail.data.contains("Content-Type: text/plain")
+                && mail.data.contains("Content-Type: text/html"),
+            "{}",
+            mail.data
+        );
+        assert!(mail.data.contains("Cc: audit@example.com"), "{}", mail.data);
+    }
+    for id in &ids {
+        assert!(
+            mails.iter().any(|m| m.data.contains(id.as_str())),
+            "no email mentions {id}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_451_reply_is_retried_and_the_email_arrives() {
+    let world = World::start(1, 5).await;
+    let smtp = SmtpServer::start();
+    let toml = world.toml(&email_sink(&smtp, ""));
+    baseline_then_touch(&world, &toml, 1).await;
+    smtp.script([451]);
+
+    assert!(once(&toml).await.success());
+
+    assert_eq!(smtp.attempts(), 2);
+    assert_eq!(smtp.mails().len(), 1);
+    assert!(App::build(load_str(&toml).unwrap())
+        .unwrap()
+        .store
+        .dead_letters()
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_550_reply_dead_letters_the_email_without_retrying() {
+    let world = World::start(1, 5).await;
+    let smtp = SmtpServer::start();
+    let toml = world.toml(&email_sink(&smtp, ""));
+    baseline_then_touch(&world, &toml, 1).await;
+    smtp.always(550);
+
+    let report = once(&toml).await;
+
+    assert_eq!(report.pending, 0);
+    assert_eq!(smtp.attempts(), 1);
+    let letters = App::build(load_str(&toml).unwrap())
+        .unwrap()
+        .store
+        .dead_letters()
+        .unwrap();
+    assert_eq!(letters.len(), 1);
+    assert!(letters[0].reason.contains("550"), "{}", letters[0].reason);
+}
+
+#[tokio::test]
+async fn a_digest_sends_one_email_per_window_listing_every_event() {
+    let world = World::start(1, 8).await;
+    let smtp = SmtpServer::start();
+    let toml = world.toml(&email_sink(&smtp, "digest = \"2s\"\n"));
+    let ids = baseline_then_touch(&world, &toml, 3).await;
+
+    assert!(once(&toml).await.success());
+
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1, "one digest for the window");
+    assert!(
+        mails[0]
+            .data
+            .contains("Subject: [Org 0] 3 conversation changes from"),
+        "{}",
+        mails[0].data
+    );
+    for id in &ids {
+        assert!(mails[0].data.contains(id.as_str()), "the digest lists {id}");
+    }
+}
+
+#[tokio::test]
+async fn sixty_events_from_one_poll_become_one_summary_email() {
+    let world = World::start(1, 60).await;
+    let smtp = SmtpServer::start();
+    let toml = world.toml(&format!(
+        "[poll]\ninitial = \"notify\"\n{}",
+        email_sink(&smtp, "")
+    ));
+
+    assert!(once(&toml).await.success());
+
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0]
+            .data
+            .contains("Subject: [Org 0] 60 conversation changes"),
+        "{}",
+        mails[0].data
+    );
+    assert!(mails[0].data.contains("and 50 more"), "{}", mails[0].data);
+}
