@@ -110,31 +110,24 @@ pub fn summary(renderer: &Renderer, events: &[Event]) -> Result<Value, String> {
     Ok(fit(json!({ "text": text.trim(), "blocks": blocks })))
 }
 
-/// Cuts every value that is too long, and drops blocks and items past Slack's counts.
+/// Cuts every value that is too long, and drops blocks and items past Slack's counts. Only
+/// values that exist are touched (a block must not gain keys it did not have).
 pub fn fit(mut payload: Value) -> Value {
-    cut(&mut payload["text"], limits::TEXT);
-    if let Some(blocks) = payload["blocks"].as_array_mut() {
+    cut(payload.get_mut("text"), limits::TEXT);
+    if let Some(blocks) = payload.get_mut("blocks").and_then(Value::as_array_mut) {
         blocks.truncate(limits::BLOCKS);
         for block in blocks {
-            match block["type"].as_str() {
-                Some("header") => cut(&mut block["text"]["text"], limits::HEADER),
+            match block.get("type").and_then(Value::as_str) {
+                Some("header") => cut(block.pointer_mut("/text/text"), limits::HEADER),
                 Some("section") => {
-                    cut(&mut block["text"]["text"], limits::SECTION);
-                    if let Some(fields) = block["fields"].as_array_mut() {
-                        fields.truncate(limits::FIELDS);
-                        fields
-                            .iter_mut()
-                            .for_each(|f| cut(&mut f["text"], limits::FIELD));
-                    }
+                    cut(block.pointer_mut("/text/text"), limits::SECTION);
+                    cut_items(block.get_mut("fields"), limits::FIELDS, limits::FIELD);
                 }
-                Some("context") => {
-                    if let Some(elements) = block["elements"].as_array_mut() {
-                        elements.truncate(limits::CONTEXT_ELEMENTS);
-                        elements
-                            .iter_mut()
-                            .for_each(|e| cut(&mut e["text"], limits::CONTEXT));
-                    }
-                }
+                Some("context") => cut_items(
+                    block.get_mut("elements"),
+                    limits::CONTEXT_ELEMENTS,
+                    limits::CONTEXT,
+                ),
                 _ => {}
             }
         }
@@ -142,9 +135,19 @@ pub fn fit(mut payload: Value) -> Value {
     payload
 }
 
+/// Keeps at most `count` items of a list and cuts each item's `text`.
+fn cut_items(items: Option<&mut Value>, count: usize, limit: usize) {
+    if let Some(items) = items.and_then(Value::as_array_mut) {
+        items.truncate(count);
+        items
+            .iter_mut()
+            .for_each(|item| cut(item.get_mut("text"), limit));
+    }
+}
+
 /// Shortens a string value to `limit` characters, ending with `…`.
-fn cut(value: &mut Value, limit: usize) {
-    if let Value::String(text) = value {
+fn cut(value: Option<&mut Value>, limit: usize) {
+    if let Some(Value::String(text)) = value {
         if text.chars().count() > limit {
             let kept: String = text.chars().take(limit - 1).collect();
             *text = format!("{kept}…");

@@ -29,6 +29,10 @@ async fn once(_world: &World, toml: &str) -> hyperrep_notifier::OnceReport {
 
 /// Checks every limit Slack documents for the parts the sink produces.
 fn assert_within_slack_limits(payload: &Value) {
+    assert!(
+        !payload.to_string().contains("null"),
+        "Slack refuses null values in blocks: {payload}"
+    );
     let chars = |v: &Value| v.as_str().map_or(0, |s| s.chars().count());
     assert!(chars(&payload["text"]) > 0 && chars(&payload["text"]) <= 4000);
     let blocks = payload["blocks"].as_array().expect("blocks");

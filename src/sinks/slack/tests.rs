@@ -106,6 +106,15 @@ fn the_default_message_has_a_header_fields_and_a_context_within_limits() {
         .collect();
     assert_eq!(types, ["header", "section", "context"]);
     assert_eq!(payload["blocks"][1]["fields"].as_array().unwrap().len(), 4);
+    assert!(
+        !payload.to_string().contains("null"),
+        "no block gains empty keys: {payload}"
+    );
+    assert_eq!(
+        fit(payload.clone()),
+        payload,
+        "a message within limits is left as it is"
+    );
 }
 
 #[test]
