@@ -40,7 +40,7 @@ fn the_example_configuration_is_valid_once_its_secret_file_is_replaced() {
         r#"api_key = "k""#,
     );
     let config = load_str(&example).unwrap();
-    assert_eq!(config.sinks.len(), 2);
+    assert_eq!(config.sinks.len(), 4);
     assert!(config.sinks[0].filter().is_some());
 }
 

@@ -87,6 +87,14 @@ pub fn render_batch(
     })
 }
 
+/// Whether lettre will encrypt the connection before authenticating (`opportunistic` may not).
+pub fn encrypted(url: &url::Url) -> bool {
+    url.scheme() == "smtps"
+        || url
+            .query_pairs()
+            .any(|(k, v)| k == "tls" && v == "required")
+}
+
 /// Subjects are one line (a header cannot hold a newline).
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -111,6 +119,9 @@ impl EmailSink {
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(config.smtp_url.as_str())
             .context("the SMTP URL is not usable")?
             .timeout(Some(timeout));
+        if config.username.is_some() && !encrypted(&config.smtp_url) {
+            tracing::warn!(sink = %config.name, "SMTP credentials will travel without TLS: use smtps:// or ?tls=required");
+        }
         if let (Some(user), Some(password)) = (&config.username, &config.password) {
             builder = builder.credentials(Credentials::new(
                 user.clone(),
@@ -179,7 +190,10 @@ impl EmailSink {
                 Err(e) => return Attempt::Reject(format!("cannot build the message: {e}")),
             };
         match self.transport.send(message).await {
-            Ok(response) => Attempt::Delivered(format!("SMTP {}", response.code())),
+            Ok(response) => {
+                let words: Vec<&str> = response.message().collect();
+                Attempt::Delivered(format!("SMTP {} {}", response.code(), words.join(" ")))
+            }
             Err(error) => classify(&error),
         }
     }

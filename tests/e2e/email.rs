@@ -173,3 +173,35 @@ async fn sixty_events_from_one_poll_become_one_summary_email() {
     );
     assert!(mails[0].data.contains("and 50 more"), "{}", mails[0].data);
 }
+
+#[tokio::test]
+async fn test_sink_mails_a_sample_and_reports_the_smtp_reply() {
+    let world = World::start(1, 3).await;
+    let smtp = SmtpServer::start();
+    let config = world.write_config(&email_sink(&smtp, ""));
+    let run = |config: std::path::PathBuf| {
+        tokio::task::spawn_blocking(move || {
+            crate::support::run_binary(&["test-sink", "leads"], Some(&config), &[])
+        })
+    };
+    let sent = run(config.clone()).await.unwrap();
+    assert_eq!(
+        sent.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    assert!(String::from_utf8_lossy(&sent.stdout).contains("delivered (SMTP 250 OK)"));
+    assert!(smtp.mails()[0]
+        .data
+        .contains("Subject: [Org 0] New activity, marked unread"));
+
+    smtp.always(550);
+    let refused = run(config).await.unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("550") && stderr.contains("dead letters"),
+        "{stderr}"
+    );
+}
