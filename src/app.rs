@@ -1,4 +1,4 @@
-//! Wiring: the store, the client, the sinks and their workers, and the two ways to run them.
+//! Wiring: the store, the client, the sinks and their workers, built from a configuration.
 
 use crate::api::ApiClient;
 use crate::config::Config;
@@ -6,13 +6,13 @@ use crate::dispatch::{
     dead_letter_orphans, deliver_batch, deliver_one, plan, run_worker, Outcome, Policy, Unit,
     Worker,
 };
+use crate::metrics::Metrics;
 use crate::poller::{poll_all, OrgReport, PollContext, Route};
 use crate::sinks::Sink;
 use crate::store::Store;
 use anyhow::Context;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -27,6 +27,10 @@ pub struct App {
     pub poll: PollContext,
     /// One per sink.
     pub workers: Vec<Worker>,
+    /// The notifier's metrics.
+    pub metrics: Metrics,
+    /// Poked by `POST /admin/poll`: poll now instead of at the end of the interval.
+    pub poll_now: Arc<Notify>,
 }
 
 impl App {
@@ -35,7 +39,8 @@ impl App {
     pub fn build(config: Config) -> anyhow::Result<App> {
         let store = Store::open(&config.store.path, config.store.cache_mb)
             .with_context(|| format!("opening the store at {}", config.store.path.display()))?;
-        let api = ApiClient::new(&config.api)?;
+        let metrics = Metrics::new();
+        let api = ApiClient::new(&config.api, metrics.clone())?;
         let closed_poll = Arc::new(AtomicU64::new(store.last_poll()?));
         let policy = Policy::from(&config.delivery);
         let mut workers = Vec::new();
@@ -50,6 +55,7 @@ impl App {
             });
             let closed_poll = closed_poll.clone();
             workers.push(Worker {
+                metrics: metrics.clone(),
                 store: store.clone(),
                 policy,
                 sink,
@@ -68,8 +74,11 @@ impl App {
             detect_removed: config.poll.detect_removed,
             concurrency: config.poll.concurrency,
             poll: Arc::new(AtomicU64::new(0)),
+            metrics: metrics.clone(),
         };
         Ok(App {
+            metrics,
+            poll_now: Arc::new(Notify::new()),
             config: Arc::new(config),
             store,
             poll,
@@ -136,10 +145,27 @@ impl App {
             .sum()
     }
 
-    /// Waits for the workers' attempts in flight (bounded), then flushes the store.
-    async fn finish(&self, mut workers: JoinSet<()>, stop: &CancellationToken) {
+    /// What the HTTP endpoints need.
+    pub fn server_state(&self) -> Arc<crate::server::ServerState> {
+        let wakes = self
+            .workers
+            .iter()
+            .map(|w| (w.sink.name().to_string(), w.wake.clone()))
+            .collect();
+        Arc::new(crate::server::ServerState {
+            store: self.store.clone(),
+            metrics: self.metrics.clone(),
+            config: self.config.clone(),
+            poll_now: self.poll_now.clone(),
+            wakes,
+        })
+    }
+
+    /// Waits for the workers' attempts in flight (up to `server.shutdown_timeout`), then
+    /// flushes the store.
+    pub(crate) async fn finish(&self, mut workers: JoinSet<()>, stop: &CancellationToken) {
         stop.cancel();
-        let grace = self.config.delivery.timeout + Duration::from_secs(1);
+        let grace = self.config.server.shutdown_timeout;
         if tokio::time::timeout(grace, async {
             while workers.join_next().await.is_some() {}
         })
@@ -154,66 +180,4 @@ impl App {
             tracing::error!(%error, "cannot flush the store on the way out");
         }
     }
-}
-
-/// The daemon: poll every `poll.interval` and deliver continuously, until `shutdown` fires.
-pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let app = App::build(config)?;
-    let stop_delivery = CancellationToken::new();
-    let workers = app.spawn_workers(&stop_delivery);
-    tracing::info!(
-        orgs = app.config.orgs.len(),
-        sinks = app.workers.len(),
-        "hyperrep-notifier started"
-    );
-    while !shutdown.is_cancelled() {
-        let started = Instant::now();
-        app.poll_once(&shutdown).await;
-        let rest = app.config.poll.interval.saturating_sub(started.elapsed());
-        tokio::select! { _ = shutdown.cancelled() => {}, _ = tokio::time::sleep(rest) => {} }
-    }
-    tracing::info!("stopping: finishing deliveries in flight");
-    app.finish(workers, &stop_delivery).await;
-    tracing::info!("stopped");
-    Ok(())
-}
-
-/// What `run --once` did.
-#[derive(Debug, Clone)]
-pub struct OnceReport {
-    /// One per org.
-    pub orgs: Vec<OrgReport>,
-    /// Entries still queued after the drain (they wait for the next run).
-    pub pending: usize,
-}
-
-impl OnceReport {
-    /// Every org listed completely and nothing left undelivered.
-    pub fn success(&self) -> bool {
-        self.pending == 0 && self.orgs.iter().all(|o| o.complete && o.error.is_none())
-    }
-}
-
-/// One complete poll of every org, then delivery until the outbox is empty or `drain` has passed.
-pub async fn run_once(
-    config: Config,
-    shutdown: CancellationToken,
-    drain: Duration,
-) -> anyhow::Result<OnceReport> {
-    let app = App::build(config)?;
-    let stop_delivery = CancellationToken::new();
-    let workers = app.spawn_workers(&stop_delivery);
-    let orgs = app.poll_once(&shutdown).await;
-    let deadline = Instant::now() + drain;
-    while app.pending() > 0 && Instant::now() < deadline && !shutdown.is_cancelled() {
-        tokio::select! {
-            _ = shutdown.cancelled() => {}
-            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
-        }
-    }
-    app.finish(workers, &stop_delivery).await;
-    Ok(OnceReport {
-        orgs,
-        pending: app.pending(),
-    })
 }

@@ -21,14 +21,20 @@ pub mod demo;
 pub mod diff;
 pub mod dispatch;
 pub mod event;
+pub mod logging;
+pub mod metrics;
 pub mod poller;
 pub mod render;
+pub mod run;
 pub mod secret;
+pub mod server;
 pub mod simulator;
 pub mod sinks;
+pub mod status;
 pub mod store;
 
-pub use app::{run, run_once, App, OnceReport};
+pub use app::App;
+pub use run::{run, run_on, run_once, OnceReport};
 
 /// Installs the process-wide TLS crypto provider (ring). Both reqwest and (later) lettre use
 /// rustls; with exactly one provider installed first, neither can pick an ambiguous default.

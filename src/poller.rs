@@ -9,6 +9,7 @@ use crate::api::ApiClient;
 use crate::config::{Filter, InitialMode, OrgConfig};
 use crate::diff::{diff_page, removed_event, DiffContext};
 use crate::event::{Event, RecordError};
+use crate::metrics::Metrics;
 use crate::store::{OrgState, OutboxEntry, PageCommit, Store};
 use chrono::Utc;
 use futures::StreamExt;
@@ -48,6 +49,8 @@ pub struct PollContext {
     pub concurrency: usize,
     /// The number of the poll in progress; outbox entries carry it.
     pub poll: Arc<AtomicU64>,
+    /// Where polls, pages and events are counted.
+    pub metrics: Metrics,
 }
 
 /// What one poll of one org did.
@@ -161,6 +164,8 @@ pub async fn poll_page(
         Err(error) => return PageOutcome::Incomplete(format!("cannot record the page: {error}")),
     };
     wake(&ctx.routes, &commit);
+    ctx.metrics
+        .page(&org.id, page.conversations.len(), page.skipped.len());
     listing.ids_seen.extend(ids.iter().map(|id| hash_id(id)));
     listing.report.pages += 1;
     listing.report.conversations += page.conversations.len();
@@ -190,6 +195,7 @@ fn route(ctx: &PollContext, events: &[Event]) -> Vec<(String, OutboxEntry)> {
     let now = Utc::now();
     let mut entries = Vec::new();
     for event in events {
+        ctx.metrics.event(event.kind.as_str());
         for route in routes
             .iter()
             .filter(|r| r.filter.as_ref().is_none_or(|f| f.matches(event)))
@@ -263,6 +269,7 @@ async fn list_org(
         report.error = Some(reason.clone());
     }
     let now = Utc::now();
+    ctx.metrics.poll(&org.id, report.complete, now);
     state.last_poll_at = Some(now);
     state.last_error = report.error.clone();
     if report.complete {
@@ -349,8 +356,10 @@ pub async fn poll_all(
     orgs: &[OrgConfig],
     cancel: &CancellationToken,
 ) -> Vec<OrgReport> {
-    futures::stream::iter(orgs)
-        .map(|org| poll_org(ctx, org, cancel))
+    // The futures are collected first: a stream whose type names a closure over borrowed orgs
+    // needs a higher-ranked lifetime that a spawned daemon cannot prove.
+    let polls: Vec<_> = orgs.iter().map(|org| poll_org(ctx, org, cancel)).collect();
+    futures::stream::iter(polls)
         .buffer_unordered(ctx.concurrency.max(1))
         .collect()
         .await

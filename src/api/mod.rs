@@ -7,6 +7,7 @@ pub use page::{parse_page, Page};
 
 use crate::backoff::{retry_after, Backoff};
 use crate::config::ApiConfig;
+use crate::metrics::Metrics;
 use crate::secret::Secret;
 use anyhow::Context;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -63,11 +64,12 @@ pub struct ApiClient {
     max_retries: u32,
     backoff: Backoff,
     limiter: Arc<DefaultDirectRateLimiter>,
+    metrics: Metrics,
 }
 
 impl ApiClient {
     /// Builds the client from `[api]` (validated, so the key is present).
-    pub fn new(config: &ApiConfig) -> anyhow::Result<Self> {
+    pub fn new(config: &ApiConfig, metrics: Metrics) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
@@ -89,6 +91,7 @@ impl ApiClient {
                 max: config.max_backoff,
             },
             limiter: Arc::new(RateLimiter::direct(Quota::per_second(per_second))),
+            metrics,
         })
     }
 
@@ -149,9 +152,14 @@ impl ApiClient {
             .await;
         let response = match sent {
             Ok(response) => response,
-            Err(e) => return transport(e, attempt),
+            Err(e) => {
+                self.metrics.api_request(None, started.elapsed());
+                return transport(e, attempt);
+            }
         };
         let status = response.status();
+        self.metrics
+            .api_request(Some(status.as_u16()), started.elapsed());
         tracing::debug!(
             status = status.as_u16(),
             elapsed_ms = started.elapsed().as_millis() as u64,

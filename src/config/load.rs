@@ -104,6 +104,8 @@ fn from_figment(figment: Figment) -> Result<Config, ConfigErrors> {
         orgs,
         store,
         delivery,
+        server,
+        log,
         ..
     } = raw;
     Ok(Config {
@@ -113,6 +115,8 @@ fn from_figment(figment: Figment) -> Result<Config, ConfigErrors> {
         store,
         delivery,
         sinks,
+        server,
+        log,
     })
 }
 
@@ -133,6 +137,10 @@ struct RawConfig {
     delivery: super::DeliveryConfig,
     #[serde(default)]
     sinks: Vec<figment::value::Value>,
+    #[serde(default)]
+    server: super::ServerConfig,
+    #[serde(default)]
+    log: super::LogConfig,
 }
 
 fn sink_from_value(
@@ -263,6 +271,14 @@ fn resolve_secret_files(config: &mut Config) -> Vec<ConfigError> {
     let mut errors = Vec::new();
     let api = &mut config.api;
     if let Err(e) = resolve(&mut api.api_key, api.api_key_file.as_deref(), "api.api_key") {
+        errors.push(e);
+    }
+    let server = &mut config.server;
+    if let Err(e) = resolve(
+        &mut server.admin_token,
+        server.admin_token_file.as_deref(),
+        "server.admin_token",
+    ) {
         errors.push(e);
     }
     for (i, sink) in config.sinks.iter_mut().enumerate() {

@@ -38,6 +38,10 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// Where events go.
     pub sinks: Vec<SinkConfig>,
+    /// Health, readiness, metrics, status and admin endpoints.
+    pub server: ServerConfig,
+    /// Log format.
+    pub log: LogConfig,
 }
 
 /// `[api]`: the HyperRep client.
@@ -192,6 +196,53 @@ impl Default for DeliveryConfig {
             concurrency: 8,
         }
     }
+}
+
+/// `[server]`: the HTTP endpoints.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address of /healthz, /readyz, /metrics, /status and /admin/* (`0.0.0.0:9464` in containers).
+    pub listen: std::net::SocketAddr,
+    /// Bearer token for the admin endpoints; without one (or `admin_token_file`) they are off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<Secret>,
+    /// A file holding the admin token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_token_file: Option<PathBuf>,
+    /// How long a stop (SIGTERM, SIGINT) waits for deliveries in flight before exiting.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 9464)),
+            admin_token: None,
+            admin_token_file: None,
+            shutdown_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// `[log]`: how log lines are written (to stderr; the level comes from `RUST_LOG`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` (readable, the default) or `json` (one object per line); `HRN_LOG_FORMAT` wins.
+    pub format: LogFormat,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 impl Config {

@@ -12,6 +12,7 @@ pub use worker::run_worker;
 
 use crate::backoff::Backoff;
 use crate::config::DeliveryConfig;
+use crate::metrics::Metrics;
 use crate::sinks::{Attempt, Batch, Sink};
 use crate::store::{OutboxEntry, Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -80,6 +81,8 @@ pub struct Worker {
     pub wake: Arc<Notify>,
     /// The last poll whose entries are all queued (flood summaries wait for it).
     pub closed_poll: Arc<AtomicU64>,
+    /// Where deliveries are counted.
+    pub metrics: Metrics,
 }
 
 /// Makes one attempt to deliver entry `seq` and records the outcome in the store.
@@ -129,8 +132,13 @@ fn settle(
 ) -> Result<Outcome, StoreError> {
     let (error, after, counts) = match attempt {
         Attempt::Delivered(detail) => {
-            for (seq, _) in &entries {
+            let now = Utc::now();
+            for (seq, entry) in &entries {
                 worker.store.delivered(worker.sink.name(), *seq)?;
+                let latency = (now - entry.event.timestamp).to_std().unwrap_or_default();
+                worker
+                    .metrics
+                    .delivery(worker.sink.name(), "delivered", 1, Some(latency));
             }
             tracing::debug!(%detail, "delivered");
             return Ok(Outcome::Delivered);
@@ -173,6 +181,9 @@ fn settle(
         worker.store.reschedule(worker.sink.name(), *seq, entry)?;
     }
     tracing::warn!(%error, attempts, retry_in_ms = wait.as_millis() as u64, "delivery failed; will retry");
+    worker
+        .metrics
+        .delivery(worker.sink.name(), "retrying", entries.len(), None);
     Ok(Outcome::Retrying { attempts, next_at })
 }
 
@@ -184,6 +195,9 @@ fn dead(
     extra: u32,
     reason: String,
 ) -> Result<Outcome, StoreError> {
+    worker
+        .metrics
+        .delivery(worker.sink.name(), "dead_lettered", entries.len(), None);
     for (seq, mut entry) in entries {
         entry.attempts += extra;
         entry.last_error = Some(reason.clone());

@@ -1,6 +1,9 @@
 //! The command line: what each subcommand does and which exit code it ends with
 //! (0 success, 1 runtime failure, 2 bad configuration or usage).
 
+mod offline;
+mod probe;
+
 use crate::config::{self, Config, ConfigSource};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -35,8 +38,42 @@ pub enum Command {
         /// The sink's `name`.
         name: String,
     },
+    /// Orgs, stored conversations, last poll outcome, queued entries and dead letters per sink.
+    Status {
+        /// Print JSON (the same as `GET /status`).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inspect and re-queue what could not be delivered.
+    #[command(subcommand)]
+    DeadLetters(DeadLetterCommand),
+    /// Exit 0 when the running notifier answers `GET /healthz` on `server.listen` (for container
+    /// health checks; the image has no curl).
+    Healthcheck,
     /// The whole pipeline against a built-in simulated HyperRep API, events on the console.
     Demo(crate::demo::DemoArgs),
+}
+
+/// `dead-letters` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DeadLetterCommand {
+    /// List every dead letter.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put dead letters back in their sink's queue (the next start delivers them).
+    Retry {
+        /// The dead letter's id (from `list`).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<u64>,
+        /// Every dead letter.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Delete every dead letter.
+    Purge,
 }
 
 /// Options of `run`.
@@ -65,19 +102,37 @@ pub async fn execute(cli: Cli) -> ExitCode {
             Ok(config) => run(config, args).await,
             Err(code) => code,
         },
-        Command::TestSink { name } => match load(&source) {
-            Ok(config) => test_sink(&config, &name).await,
-            Err(code) => code,
-        },
-        Command::Demo(args) => report(crate::demo::run(args, shutdown_on_signal()).await),
+        Command::TestSink { name } => with_config(&source, |c| probe::test_sink(c, &name)).await,
+        Command::Healthcheck => with_config(&source, probe::healthcheck).await,
+        Command::Status { json } => with_config(&source, |c| offline::status(c, json)).await,
+        Command::DeadLetters(command) => {
+            with_config(&source, |c| offline::dead_letters(c, command)).await
+        }
+        Command::Demo(args) => {
+            crate::logging::init(config::LogFormat::Text);
+            report(crate::demo::run(args, shutdown_on_signal()).await)
+        }
+    }
+}
+
+async fn with_config<F, Fut>(source: &ConfigSource, command: F) -> ExitCode
+where
+    F: FnOnce(Config) -> Fut,
+    Fut: std::future::Future<Output = ExitCode>,
+{
+    match load(source) {
+        Ok(config) => command(config).await,
+        Err(code) => code,
     }
 }
 
 fn load(source: &ConfigSource) -> Result<Config, ExitCode> {
-    config::load(source).map_err(|errors| {
+    let config = config::load(source).map_err(|errors| {
         eprintln!("{errors}");
         ExitCode::from(2)
-    })
+    })?;
+    crate::logging::init(config.log.format);
+    Ok(config)
 }
 
 fn check(source: &ConfigSource) -> ExitCode {
@@ -118,42 +173,7 @@ async fn run(config: Config, args: RunArgs) -> ExitCode {
     }
 }
 
-async fn test_sink(config: &Config, name: &str) -> ExitCode {
-    let Some(sink_config) = config.sinks.iter().find(|s| s.name() == name) else {
-        let names: Vec<&str> = config.sinks.iter().map(|s| s.name()).collect();
-        eprintln!(
-            "no sink is named `{name}` (configured: {})",
-            names.join(", ")
-        );
-        return ExitCode::from(2);
-    };
-    let sink = match crate::sinks::Sink::build(sink_config, &config.delivery) {
-        Ok(sink) => sink,
-        Err(error) => return report(Err(error)),
-    };
-    let mut event = crate::render::sample_event();
-    if let Some(org) = config.orgs.first() {
-        event.data.org_name = org.label().to_string();
-        event.data.org_id = org.id.clone();
-    }
-    match sink.deliver(&event).await {
-        crate::sinks::Attempt::Delivered(detail) => {
-            println!("sink `{name}`: delivered ({detail})");
-            ExitCode::SUCCESS
-        }
-        crate::sinks::Attempt::Retry { error, .. }
-        | crate::sinks::Attempt::Throttled { error, .. } => {
-            eprintln!("sink `{name}`: failed, a real event would be retried: {error}");
-            ExitCode::FAILURE
-        }
-        crate::sinks::Attempt::Reject(error) => {
-            eprintln!("sink `{name}`: refused, a real event would go to dead letters: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn report(result: anyhow::Result<()>) -> ExitCode {
+pub(crate) fn report(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

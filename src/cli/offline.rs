@@ -1,0 +1,123 @@
+//! Commands that work on the store while the daemon is stopped: `status` and `dead-letters`.
+//! While a daemon holds the store they say so, and point to its endpoints.
+
+use super::DeadLetterCommand;
+use crate::config::Config;
+use crate::store::{DeadLetter, Store, StoreError};
+use std::process::ExitCode;
+
+fn open(config: &Config) -> Result<Store, ExitCode> {
+    Store::open(&config.store.path, config.store.cache_mb).map_err(|error| {
+        match error {
+            StoreError::Locked { path } => eprintln!(
+                "the store at {} is in use by a running hyperrep-notifier.\n\
+                 Ask the running instance instead: GET http://{}/status, GET /admin/dead-letters, \
+                 POST /admin/dead-letters/{{id}}/retry (admin endpoints need server.admin_token).",
+                path.display(),
+                config.server.listen
+            ),
+            other => eprintln!(
+                "error: cannot open the store at {}: {other}",
+                config.store.path.display()
+            ),
+        }
+        ExitCode::FAILURE
+    })
+}
+
+/// `status`.
+pub async fn status(config: Config, json: bool) -> ExitCode {
+    let store = match open(&config) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    match crate::status::collect(&store, &config) {
+        Ok(status) if json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&status).expect("status serialises")
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(status) => {
+            print!("{}", status.to_text());
+            ExitCode::SUCCESS
+        }
+        Err(error) => super::report(Err(error.into())),
+    }
+}
+
+/// `dead-letters …`.
+pub async fn dead_letters(config: Config, command: DeadLetterCommand) -> ExitCode {
+    let store = match open(&config) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    let result = match command {
+        DeadLetterCommand::List { json } => list(&store, json),
+        DeadLetterCommand::Retry { id: Some(id), .. } => retry(&store, &[id]),
+        DeadLetterCommand::Retry { id: None, .. } => store
+            .dead_letters()
+            .map_err(anyhow::Error::from)
+            .and_then(|all| {
+                let ids: Vec<u64> = all.iter().map(|l| l.id).collect();
+                retry(&store, &ids)
+            }),
+        DeadLetterCommand::Purge => store
+            .purge_dead_letters()
+            .map(|n| println!("purged {n} dead letters"))
+            .map_err(Into::into),
+    };
+    let flushed = store.flush().await;
+    super::report(result.and(flushed.map_err(Into::into)))
+}
+
+fn list(store: &Store, json: bool) -> anyhow::Result<()> {
+    let letters = store.dead_letters()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&letters)?);
+        return Ok(());
+    }
+    if letters.is_empty() {
+        println!("no dead letters");
+    }
+    for letter in &letters {
+        println!("{}", line(letter));
+    }
+    Ok(())
+}
+
+/// `17  hook  conversation.updated  evt_…  org …  conversation …  5 attempts  2026-…  reason`
+fn line(letter: &DeadLetter) -> String {
+    let event = &letter.entry.event;
+    format!(
+        "{}  sink {}  {}  {}  org {}  conversation {}  {} attempts  dead since {}  {}",
+        letter.id,
+        letter.sink,
+        event.kind.as_str(),
+        event.id,
+        event.data.org_id,
+        event.data.conversation.id(),
+        letter.entry.attempts,
+        letter
+            .dead_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        letter.reason
+    )
+}
+
+fn retry(store: &Store, ids: &[u64]) -> anyhow::Result<()> {
+    let mut missing = Vec::new();
+    for id in ids {
+        if store.retry_dead_letter(*id)? {
+            println!("re-queued dead letter {id}; it is delivered when the notifier runs");
+        } else {
+            missing.push(id.to_string());
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("no dead letter with id {}", missing.join(", "))
+    }
+}

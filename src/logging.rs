@@ -1,0 +1,26 @@
+//! Log set-up: readable lines or JSON on stderr; the level comes from `RUST_LOG` (default `info`).
+
+use crate::config::LogFormat;
+use std::io::IsTerminal;
+use tracing_subscriber::EnvFilter;
+
+/// Starts logging once; `HRN_LOG_FORMAT=json|text` wins over the configured format.
+pub fn init(configured: LogFormat) {
+    let format = match std::env::var("HRN_LOG_FORMAT").map(|f| f.to_ascii_lowercase()) {
+        Ok(f) if f == "json" => LogFormat::Json,
+        Ok(f) if f == "text" => LogFormat::Text,
+        _ => configured,
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).try_init(),
+    };
+}

@@ -1,0 +1,169 @@
+//! What `hyperrep-notifier status` and `GET /status` report, and what `/readyz` decides: read from
+//! the store and the configuration, nothing else.
+
+use crate::config::Config;
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The whole status.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// One per configured org.
+    pub orgs: Vec<OrgStatus>,
+    /// One per configured sink, plus any sink that still has entries but is no longer configured.
+    pub sinks: Vec<SinkStatus>,
+}
+
+/// One org.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrgStatus {
+    /// Org id.
+    pub id: String,
+    /// Configured name.
+    pub name: String,
+    /// Conversations in the store.
+    pub conversations: usize,
+    /// Whether the first complete listing is recorded.
+    pub baseline_done: bool,
+    /// End of the last poll.
+    pub last_poll_at: Option<DateTime<Utc>>,
+    /// End of the last complete listing.
+    pub last_complete_at: Option<DateTime<Utc>>,
+    /// Why the last poll did not complete.
+    pub last_error: Option<String>,
+}
+
+/// One sink.
+#[derive(Debug, Clone, Serialize)]
+pub struct SinkStatus {
+    /// Sink name.
+    pub name: String,
+    /// Still in the configuration.
+    pub configured: bool,
+    /// Entries waiting.
+    pub outbox: usize,
+    /// Dead letters.
+    pub dead_letters: usize,
+}
+
+/// Reads the status.
+pub fn collect(store: &Store, config: &Config) -> Result<Status, StoreError> {
+    let mut orgs = Vec::new();
+    for org in &config.orgs {
+        let state = store.org_state(&org.id)?;
+        orgs.push(OrgStatus {
+            id: org.id.clone(),
+            name: org.label().to_string(),
+            conversations: store.count_stored(&org.id),
+            baseline_done: state.baseline_done,
+            last_poll_at: state.last_poll_at,
+            last_complete_at: state.last_complete_at,
+            last_error: state.last_error,
+        });
+    }
+    let mut sinks: BTreeMap<String, SinkStatus> = BTreeMap::new();
+    let mut entry = |name: &str, configured: bool| {
+        sinks
+            .entry(name.to_string())
+            .or_insert(SinkStatus {
+                name: name.to_string(),
+                configured,
+                outbox: 0,
+                dead_letters: 0,
+            })
+            .name
+            .clone()
+    };
+    for sink in &config.sinks {
+        entry(sink.name(), true);
+    }
+    for name in store.outbox_sinks()? {
+        entry(&name, false);
+    }
+    let letters = store.dead_letters()?;
+    for letter in &letters {
+        entry(&letter.sink, false);
+    }
+    for sink in sinks.values_mut() {
+        sink.outbox = store.outbox_depth(&sink.name);
+        sink.dead_letters = letters.iter().filter(|l| l.sink == sink.name).count();
+    }
+    Ok(Status {
+        orgs,
+        sinks: sinks.into_values().collect(),
+    })
+}
+
+impl Status {
+    /// The status as a person reads it.
+    pub fn to_text(&self) -> String {
+        let mut out = String::from("orgs:\n");
+        let when = |t: &Option<DateTime<Utc>>| {
+            t.map_or("never".to_string(), |t| {
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            })
+        };
+        for org in &self.orgs {
+            out.push_str(&format!(
+                "  {} ({}): {} conversations stored, last poll {}, last complete listing {}{}\n",
+                org.name,
+                org.id,
+                org.conversations,
+                when(&org.last_poll_at),
+                when(&org.last_complete_at),
+                org.last_error
+                    .as_ref()
+                    .map(|e| format!(", last error: {e}"))
+                    .unwrap_or_default()
+            ));
+        }
+        out.push_str("sinks:\n");
+        for sink in &self.sinks {
+            let gone = if sink.configured {
+                ""
+            } else {
+                " (no longer configured)"
+            };
+            out.push_str(&format!(
+                "  {}{gone}: {} queued, {} dead letters\n",
+                sink.name, sink.outbox, sink.dead_letters
+            ));
+        }
+        out
+    }
+}
+
+/// Ready when every org has completed a listing within three poll intervals; otherwise the
+/// reasons.
+pub fn readiness(store: &Store, config: &Config, now: DateTime<Utc>) -> Result<(), Vec<String>> {
+    let window =
+        chrono::Duration::from_std(config.poll.interval * 3).unwrap_or(chrono::Duration::MAX);
+    let mut reasons = Vec::new();
+    for org in &config.orgs {
+        match store.org_state(&org.id) {
+            Err(error) => reasons.push(format!("org {}: cannot read its state: {error}", org.id)),
+            Ok(state) => match state.last_complete_at {
+                None => reasons.push(format!("org {} has not completed a poll yet", org.id)),
+                Some(at) if now - at > window => {
+                    let error = state
+                        .last_error
+                        .map(|e| format!(" (last error: {e})"))
+                        .unwrap_or_default();
+                    reasons.push(format!(
+                        "org {}: no complete poll since {}{error}",
+                        org.id,
+                        at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    ));
+                }
+                Some(_) => {}
+            },
+        }
+    }
+    if reasons.is_empty() {
+        Ok(())
+    } else {
+        Err(reasons)
+    }
+}
