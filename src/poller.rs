@@ -10,7 +10,7 @@ use crate::config::{Filter, InitialMode, OrgConfig};
 use crate::diff::{diff_page, removed_event, DiffContext};
 use crate::event::{Event, RecordError};
 use crate::metrics::Metrics;
-use crate::store::{OrgState, OutboxEntry, PageCommit, Store};
+use crate::store::{OrgState, OutboxEntry, PageCommit, Store, StoreError};
 use chrono::Utc;
 use futures::StreamExt;
 use std::collections::HashSet;
@@ -260,8 +260,12 @@ async fn list_org(
     let mut report = listing.report.clone();
     report.complete = outcome == PageOutcome::Complete;
     if report.complete && ctx.detect_removed && state.baseline_done {
-        match removals(ctx, &listing) {
-            Ok(removed) => report.events += removed,
+        match removals(ctx, &listing, &state.missing) {
+            Ok(Some((removed, missing))) => {
+                report.events += removed;
+                state.missing = missing;
+            }
+            Ok(None) => {}
             Err(error) => report.error = Some(format!("cannot record removals: {error}")),
         }
     }
@@ -284,22 +288,39 @@ async fn list_org(
     report
 }
 
-/// After a complete listing: every stored conversation it did not contain is gone upstream.
-/// Skipped when a record without an id was seen (it might have been one of them).
-fn removals(ctx: &PollContext, listing: &Listing<'_>) -> Result<usize, crate::store::StoreError> {
-    if listing.records_without_id > 0 {
-        tracing::warn!("not detecting removals: the listing had records without an id");
-        return Ok(0);
+/// After a complete listing: the stored conversations it lacked. Those the previous complete
+/// listing lacked too are gone upstream: they are announced and forgotten. The others are only
+/// remembered as missing, because one listing cannot tell a removal from a glitch (a short or empty
+/// page with the pagination intact). Returns (announced, still missing), or `None` when this
+/// listing cannot judge removals at all: it had a record without an id (that may have been one of
+/// them), or it was empty (an org does not lose every conversation at once).
+fn removals(
+    ctx: &PollContext,
+    listing: &Listing<'_>,
+    suspected: &[String],
+) -> Result<Option<(usize, Vec<String>)>, StoreError> {
+    if listing.records_without_id > 0 || listing.ids_seen.is_empty() {
+        tracing::warn!(
+            records_without_id = listing.records_without_id,
+            "not judging removals from this listing"
+        );
+        return Ok(None);
     }
     let org = listing.org;
-    let mut gone = Vec::new();
+    let suspected: HashSet<&str> = suspected.iter().map(String::as_str).collect();
+    let (mut confirmed, mut missing) = (Vec::new(), Vec::new());
     for stored in ctx.store.stored(&org.id) {
         let stored = stored?;
-        if !listing
+        if listing
             .ids_seen
             .contains(&hash_id(stored.conversation.id()))
         {
-            gone.push(stored);
+            continue;
+        }
+        if suspected.contains(stored.conversation.id()) {
+            confirmed.push(stored);
+        } else {
+            missing.push(stored.conversation.id().to_string());
         }
     }
     let diff_ctx = DiffContext {
@@ -308,7 +329,7 @@ fn removals(ctx: &PollContext, listing: &Listing<'_>) -> Result<usize, crate::st
         emit: true,
         detected_at: Utc::now(),
     };
-    for batch in gone.chunks(100) {
+    for batch in confirmed.chunks(100) {
         let events: Vec<Event> = batch.iter().map(|s| removed_event(&diff_ctx, s)).collect();
         let deletes = batch
             .iter()
@@ -322,7 +343,7 @@ fn removals(ctx: &PollContext, listing: &Listing<'_>) -> Result<usize, crate::st
         ctx.store.commit_page(&org.id, &commit)?;
         wake(&ctx.routes, &commit);
     }
-    Ok(gone.len())
+    Ok(Some((confirmed.len(), missing)))
 }
 
 fn log_report(report: &OrgReport) {

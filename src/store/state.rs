@@ -17,6 +17,10 @@ pub struct OrgState {
     pub last_poll_at: Option<DateTime<Utc>>,
     /// Why the last poll did not complete; `None` after a complete one.
     pub last_error: Option<String>,
+    /// Conversations the last complete listing lacked: announced as removed only if the next
+    /// complete listing lacks them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
 }
 
 /// Everything one page changes, written in one atomic step.

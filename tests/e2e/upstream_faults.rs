@@ -218,7 +218,7 @@ async fn one_org_answering_401_does_not_stop_the_others() {
 }
 
 #[tokio::test]
-async fn a_conversation_gone_from_a_complete_listing_is_announced_as_removed_once() {
+async fn a_conversation_gone_from_two_complete_listings_is_announced_as_removed_once() {
     let world = World::start(1, 12).await;
     let app = world.app(REMOVALS);
     let cancel = CancellationToken::new();
@@ -229,7 +229,16 @@ async fn a_conversation_gone_from_a_complete_listing_is_announced_as_removed_onc
         .unwrap()
         .to_string();
     world.sim.remove_conversation(&org, &gone);
-    assert_eq!(app.poll_once(&cancel).await[0].events, 1);
+    assert_eq!(
+        app.poll_once(&cancel).await[0].events,
+        0,
+        "one listing without it is not proof"
+    );
+    assert_eq!(
+        app.poll_once(&cancel).await[0].events,
+        1,
+        "the second confirms it"
+    );
     assert_eq!(app.poll_once(&cancel).await[0].events, 0, "announced once");
     app.deliver_due().await.unwrap();
     let events = world.hook.events();
@@ -281,4 +290,119 @@ async fn an_upstream_slower_than_the_timeout_changes_nothing() {
     assert_eq!(slow[0].events, 0);
     world.sim.clear_faults();
     assert_eq!(app.poll_once(&CancellationToken::new()).await[0].events, 1);
+}
+
+#[tokio::test]
+async fn a_429_without_retry_after_backs_off_and_the_listing_completes() {
+    let (world, app, ids) = world_with_changes_on_first_and_last_page().await;
+    world.sim.inject(FaultRule {
+        org: None,
+        page: Some(2),
+        times: 2,
+        fault: Fault::RateLimited { retry_after: None },
+    });
+    let report = app.poll_once(&CancellationToken::new()).await;
+    assert!(report[0].complete, "{report:?}");
+    app.deliver_due().await.unwrap();
+    assert_exactly_the_two_changes(&world.hook.events(), &ids);
+}
+
+#[tokio::test]
+async fn an_empty_page_in_the_middle_is_not_taken_for_removals() {
+    let (world, app, ids) = world_with_changes_on_first_and_last_page().await;
+    world.sim.inject(FaultRule {
+        org: None,
+        page: Some(1),
+        times: 1,
+        fault: Fault::EmptyPage,
+    });
+    let glitch = app.poll_once(&CancellationToken::new()).await;
+    assert!(
+        glitch[0].complete,
+        "with the pagination intact, the listing looks complete"
+    );
+    assert_eq!(glitch[0].events, 2, "only the two real changes: {glitch:?}");
+    let next = app.poll_once(&CancellationToken::new()).await;
+    assert_eq!(
+        next[0].events, 0,
+        "the page is back: nothing was removed: {next:?}"
+    );
+    app.deliver_due().await.unwrap();
+    assert_exactly_the_two_changes(&world.hook.events(), &ids);
+}
+
+#[tokio::test]
+async fn an_empty_first_page_followed_by_a_full_listing_announces_nothing_false() {
+    let (world, app, ids) = world_with_changes_on_first_and_last_page().await;
+    world.sim.inject(FaultRule {
+        org: None,
+        page: Some(0),
+        times: 1,
+        fault: Fault::EmptyPage,
+    });
+    let first = app.poll_once(&CancellationToken::new()).await;
+    assert_eq!(first[0].events, 1, "the change on page 3 only: {first:?}");
+    let full = app.poll_once(&CancellationToken::new()).await;
+    assert_eq!(
+        full[0].events, 1,
+        "the change on page 0, and no removals: {full:?}"
+    );
+    app.deliver_due().await.unwrap();
+    let mut events = world.hook.events();
+    events.sort_by_key(|e| (e["data"]["conversation"]["conversation_id"] != ids[1].as_str()) as u8);
+    assert_exactly_the_two_changes(&events, &ids);
+}
+
+#[tokio::test]
+async fn a_complete_but_empty_listing_is_not_taken_as_every_conversation_removed() {
+    let world = World::start(1, 12).await;
+    let app = world.app(REMOVALS);
+    app.poll_once(&CancellationToken::new()).await;
+    let org = world.org(0);
+    let all: Vec<String> = world
+        .sim
+        .conversations(&org)
+        .iter()
+        .map(|c| c["conversation_id"].as_str().unwrap().to_string())
+        .collect();
+    all.iter()
+        .for_each(|id| world.sim.remove_conversation(&org, id));
+    let report = app.poll_once(&CancellationToken::new()).await;
+    assert!(report[0].complete);
+    assert_eq!(report[0].events, 0, "no mass removal from an empty listing");
+}
+
+#[tokio::test]
+async fn records_without_an_id_are_skipped_and_suspend_removals_for_that_listing() {
+    let (world, app, ids) = world_with_changes_on_first_and_last_page().await;
+    let org = world.org(0);
+    world.sim.insert_raw(
+        &org,
+        json!({"start_at": "2026-04-29T14:00:00Z", "folder": "inbox"}),
+    );
+    world
+        .sim
+        .insert_raw(&org, json!({"conversation_id": ids[5], "is_read": "maybe"}));
+    world.sim.remove_conversation(&org, &ids[7]);
+    let report = app.poll_once(&CancellationToken::new()).await;
+    assert!(report[0].complete, "{report:?}");
+    assert_eq!(report[0].skipped, 2);
+    assert_eq!(
+        report[0].events, 2,
+        "the two real changes, and no removal while an id was unreadable"
+    );
+    app.deliver_due().await.unwrap();
+    assert_exactly_the_two_changes(&world.hook.events(), &ids);
+}
+
+#[tokio::test]
+async fn a_record_listed_on_two_pages_is_announced_once() {
+    let (world, app, ids) = world_with_changes_on_first_and_last_page().await;
+    let org = world.org(0);
+    let copy = world.sim.conversations(&org)[1].clone();
+    world.sim.insert_raw(&org, copy);
+    let report = app.poll_once(&CancellationToken::new()).await;
+    assert_eq!(report[0].events, 2, "{report:?}");
+    app.deliver_due().await.unwrap();
+    assert_exactly_the_two_changes(&world.hook.events(), &ids);
 }
