@@ -180,3 +180,78 @@ fn a_refused_value_is_never_quoted_back() {
         "{text}"
     );
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn line() -> impl Strategy<Value = String> {
+        let sections = prop_oneof![
+            Just("[api]"),
+            Just("[poll]"),
+            Just("[store]"),
+            Just("[delivery]"),
+            Just("[server]"),
+            Just("[log]"),
+            Just("[[orgs]]"),
+            Just("[[sinks]]"),
+            Just("[sinks.filter]"),
+            Just("[sinks.templates]"),
+        ];
+        let known = prop::sample::select(vec![
+            "api_key",
+            "base_url",
+            "page_size",
+            "interval",
+            "initial",
+            "id",
+            "name",
+            "type",
+            "url",
+            "secret",
+            "events",
+            "orgs",
+            "text",
+            "smtp_url",
+            "to",
+            "from",
+            "digest",
+            "listen",
+            "timeout",
+        ]);
+        let keys = prop_oneof![known.prop_map(str::to_string), "[a-z_]{1,8}"];
+        let values = prop_oneof![
+            Just("\"webhook\"".to_string()),
+            Just("\"slack\"".to_string()),
+            Just("\"email\"".to_string()),
+            Just("\"console\"".to_string()),
+            Just("\"10s\"".to_string()),
+            Just("\"https://x.example/h\"".to_string()),
+            Just("[\"conversation.created\"]".to_string()),
+            Just("\"{{ org \"".to_string()),
+            Just("\"a@b.c\"".to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<bool>().prop_map(|b| b.to_string()),
+            "\"[ -~]{0,12}\"".prop_map(|s| s.replace('\\', "")),
+        ];
+        prop_oneof![
+            sections.prop_map(str::to_string),
+            (keys, values).prop_map(|(k, v)| format!("{k} = {v}")),
+            "[ -~]{0,30}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn any_configuration_text_loads_or_fails_with_named_keys_never_a_panic(lines in prop::collection::vec(line(), 0..30)) {
+            if let Err(errors) = load_str(&lines.join("\n")) {
+                prop_assert!(!errors.0.is_empty());
+                for error in &errors.0 {
+                    prop_assert!(!error.reason.is_empty());
+                }
+            }
+        }
+    }
+}
