@@ -8,7 +8,7 @@
 use crate::api::ApiClient;
 use crate::config::{Filter, InitialMode, OrgConfig};
 use crate::diff::{diff_page, removed_event, DiffContext};
-use crate::event::{Event, RecordError};
+use crate::event::{Conversation, Event, RecordError};
 use crate::metrics::Metrics;
 use crate::store::{OrgState, OutboxEntry, PageCommit, Store, StoreError};
 use chrono::Utc;
@@ -142,23 +142,7 @@ pub async fn poll_page(
         };
     }
     let ids: Vec<&str> = page.conversations.iter().map(|c| c.id()).collect();
-    let committed = ctx.store.previous(&org.id, &ids).and_then(|previous| {
-        let diff_ctx = DiffContext {
-            org_id: &org.id,
-            org_name: org.label(),
-            emit: listing.emit,
-            detected_at: Utc::now(),
-        };
-        let changes = diff_page(&diff_ctx, &page.conversations, &previous);
-        let commit = PageCommit {
-            outbox: route(ctx, &changes.events),
-            writes: changes.writes,
-            deletes: Vec::new(),
-        };
-        ctx.store
-            .commit_page(&org.id, &commit)
-            .map(|()| (changes.events.len(), commit))
-    });
+    let committed = commit(ctx, listing, &page.conversations, &ids);
     let (events, commit) = match committed {
         Ok(done) => done,
         Err(error) => return PageOutcome::Incomplete(format!("cannot record the page: {error}")),
@@ -173,6 +157,40 @@ pub async fn poll_page(
     listing.report.events += events;
     listing.report.written += commit.writes.len();
     next_cursor(listing, page.has_more, page.next_cursor)
+}
+
+/// Diffs the conversations that differ from what is stored and commits them with their outbox
+/// entries; returns how many events that made, and the commit.
+fn commit(
+    ctx: &PollContext,
+    listing: &Listing<'_>,
+    page: &[Conversation],
+    ids: &[&str],
+) -> Result<(usize, PageCommit), StoreError> {
+    let org = listing.org;
+    let (mut changed, mut previous) = (Vec::new(), Vec::new());
+    for (conversation, stored) in page.iter().zip(ctx.store.previous(&org.id, ids)?) {
+        match stored {
+            Some(stored) if stored.same_as(conversation) => continue,
+            Some(stored) => previous.push(Some(stored.decode()?)),
+            None => previous.push(None),
+        }
+        changed.push(conversation.clone());
+    }
+    let diff_ctx = DiffContext {
+        org_id: &org.id,
+        org_name: org.label(),
+        emit: listing.emit,
+        detected_at: Utc::now(),
+    };
+    let changes = diff_page(&diff_ctx, &changed, &previous);
+    let commit = PageCommit {
+        outbox: route(ctx, &changes.events),
+        writes: changes.writes,
+        deletes: Vec::new(),
+    };
+    ctx.store.commit_page(&org.id, &commit)?;
+    Ok((changes.events.len(), commit))
 }
 
 fn next_cursor(listing: &mut Listing<'_>, has_more: bool, next: Option<String>) -> PageOutcome {

@@ -52,6 +52,7 @@ pub struct State {
     pub orgs: Vec<(String, Org)>,
     pub faults: Vec<FaultRule>,
     pub requests: u64,
+    pub first_request: Option<std::time::Instant>,
     rng: StdRng,
 }
 
@@ -62,8 +63,16 @@ impl State {
             orgs: Vec::new(),
             faults: Vec::new(),
             requests: 0,
+            first_request: None,
             rng: StdRng::seed_from_u64(seed),
         }
+    }
+
+    /// Counts a request, remembering when the first one came.
+    pub fn count_request(&mut self) {
+        self.requests += 1;
+        self.first_request
+            .get_or_insert_with(std::time::Instant::now);
     }
 
     pub fn org(&self, id: &str) -> Option<&Org> {

@@ -79,7 +79,7 @@ async fn list(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    shared.lock().requests += 1;
+    shared.lock().count_request();
     let query = match parse_query(&query) {
         Ok(query) => query,
         Err(reason) => return error(StatusCode::BAD_REQUEST, reason),
@@ -210,7 +210,7 @@ async fn one(
     Path((org, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    shared.lock().requests += 1;
+    shared.lock().count_request();
     if let Some(fault) = shared.lock().take_fault(&org, None) {
         return faulty(
             fault,

@@ -270,6 +270,11 @@ impl Simulator {
         self.shared.lock().requests
     }
 
+    /// When the first request arrived (for start-up measurements).
+    pub fn first_request_at(&self) -> Option<std::time::Instant> {
+        self.shared.lock().first_request
+    }
+
     /// Every `every`, makes `changes_per_tick` realistic changes (for the demo).
     pub fn spawn_churn(
         &self,

@@ -13,9 +13,11 @@ mod outbox;
 mod state;
 
 pub use outbox::{DeadLetter, Due, OutboxEntry};
-pub use state::{OrgState, PageCommit};
+pub use state::{Encoded, OrgState, PageCommit};
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// The on-disk format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -42,9 +44,46 @@ pub enum StoreError {
 /// Store results.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// How much work the store did (for benchmarks and metrics): operations and bytes written.
+#[derive(Debug, Default)]
+pub struct Counters {
+    reads: AtomicU64,
+    writes: AtomicU64,
+    removes: AtomicU64,
+    bytes_written: AtomicU64,
+}
+
+/// A reading of [`Counters`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StoreStats {
+    /// Point reads (`get`).
+    pub reads: u64,
+    /// Keys written.
+    pub writes: u64,
+    /// Keys removed.
+    pub removes: u64,
+    /// Bytes of keys and values written.
+    pub bytes_written: u64,
+}
+
+impl Counters {
+    fn read(&self, n: usize) {
+        self.reads.fetch_add(n as u64, Ordering::Relaxed);
+    }
+    fn wrote(&self, keys: usize, bytes: usize) {
+        self.writes.fetch_add(keys as u64, Ordering::Relaxed);
+        self.bytes_written
+            .fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+    fn removed(&self, n: usize) {
+        self.removes.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
 /// The open store; cheap to clone (sled handles are shared).
 #[derive(Clone)]
 pub struct Store {
+    counters: Arc<Counters>,
     db: sled::Db,
     conversations: sled::Tree,
     orgs: sled::Tree,
@@ -62,6 +101,7 @@ impl Store {
             .map_err(|e| classify_open_error(e, path))?;
         check_version(&db, path)?;
         Ok(Store {
+            counters: Arc::default(),
             conversations: db.open_tree("conversations")?,
             orgs: db.open_tree("orgs")?,
             outbox: db.open_tree("outbox")?,
@@ -92,6 +132,17 @@ impl Store {
             .and_then(|b| b.as_ref().try_into().ok())
             .map(u64::from_be_bytes)
             .unwrap_or(0))
+    }
+
+    /// What the store has done since it was opened.
+    pub fn stats(&self) -> StoreStats {
+        let c = &self.counters;
+        StoreStats {
+            reads: c.reads.load(Ordering::Relaxed),
+            writes: c.writes.load(Ordering::Relaxed),
+            removes: c.removes.load(Ordering::Relaxed),
+            bytes_written: c.bytes_written.load(Ordering::Relaxed),
+        }
     }
 
     /// Makes everything written so far durable.

@@ -111,13 +111,16 @@ impl Store {
 
     /// Replaces an entry after a failed attempt (attempts, next time, last error).
     pub fn reschedule(&self, sink: &str, seq: u64, entry: &OutboxEntry) -> Result<()> {
+        let value = encode_entry(entry)?;
+        self.counters.wrote(1, sink.len() + 9 + value.len());
         self.outbox
-            .insert(pair_key(sink, &seq.to_be_bytes()), encode_entry(entry)?)?;
+            .insert(pair_key(sink, &seq.to_be_bytes()), value)?;
         Ok(())
     }
 
     /// Forgets a delivered entry.
     pub fn delivered(&self, sink: &str, seq: u64) -> Result<()> {
+        self.counters.removed(1);
         self.outbox.remove(pair_key(sink, &seq.to_be_bytes()))?;
         Ok(())
     }

@@ -23,6 +23,25 @@ pub struct OrgState {
     pub missing: Vec<String>,
 }
 
+/// A stored snapshot as it is on disk: revision (u64 BE) + JSON.
+#[derive(Debug, Clone)]
+pub struct Encoded(sled::IVec);
+
+impl Encoded {
+    /// Whether `conversation` is exactly what is stored (the steady-state fast path: nothing to
+    /// decode, diff or write).
+    pub fn same_as(&self, conversation: &Conversation) -> bool {
+        self.0
+            .get(8..)
+            .is_some_and(|json| json == conversation.to_bytes().as_slice())
+    }
+
+    /// The stored snapshot.
+    pub fn decode(&self) -> Result<Stored> {
+        decode_stored(&self.0)
+    }
+}
+
 /// Everything one page changes, written in one atomic step.
 #[derive(Debug, Default)]
 pub struct PageCommit {
@@ -35,15 +54,16 @@ pub struct PageCommit {
 }
 
 impl Store {
-    /// The stored snapshot of each of `ids` in `org`, in the same order.
-    pub fn previous(&self, org: &str, ids: &[&str]) -> Result<Vec<Option<Stored>>> {
+    /// The stored snapshot of each of `ids` in `org`, in the same order, still encoded.
+    pub fn previous(&self, org: &str, ids: &[&str]) -> Result<Vec<Option<Encoded>>> {
+        self.counters.read(ids.len());
         ids.iter()
-            .map(
-                |id| match self.conversations.get(pair_key(org, id.as_bytes()))? {
-                    Some(bytes) => decode_stored(&bytes).map(Some),
-                    None => Ok(None),
-                },
-            )
+            .map(|id| {
+                Ok(self
+                    .conversations
+                    .get(pair_key(org, id.as_bytes()))?
+                    .map(Encoded))
+            })
             .collect()
     }
 
