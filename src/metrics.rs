@@ -66,6 +66,8 @@ pub struct Metrics(Arc<Inner>);
 
 struct Inner {
     registry: Registry,
+    /// Exact delivery latencies, kept only when a benchmark asks (see [`Metrics::keep_latencies`]).
+    samples: std::sync::Mutex<Option<Vec<Duration>>>,
     polls: Family<OrgOutcome, Counter>,
     last_success: Family<OrgLabel, Seconds>,
     api_requests: Family<StatusLabel, Counter>,
@@ -164,6 +166,7 @@ impl Metrics {
                 Family::default(),
             ),
             registry: r,
+            samples: std::sync::Mutex::new(None),
         };
         Metrics(Arc::new(inner))
     }
@@ -229,6 +232,15 @@ impl Metrics {
         };
         self.0.deliveries.get_or_create(&label).inc_by(count as u64);
         if let Some(latency) = latency {
+            if let Some(samples) = self
+                .0
+                .samples
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_mut()
+            {
+                samples.push(latency);
+            }
             self.0
                 .delivery_seconds
                 .get_or_create(&SinkLabel {
@@ -236,6 +248,17 @@ impl Metrics {
                 })
                 .observe(latency.as_secs_f64());
         }
+    }
+
+    /// Starts keeping every delivery latency exactly (the histogram has buckets); for benchmarks.
+    pub fn keep_latencies(&self) {
+        *self.0.samples.lock().unwrap_or_else(|p| p.into_inner()) = Some(Vec::new());
+    }
+
+    /// The latencies kept since [`Metrics::keep_latencies`], emptying the list.
+    pub fn take_latencies(&self) -> Vec<Duration> {
+        let mut samples = self.0.samples.lock().unwrap_or_else(|p| p.into_inner());
+        samples.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Sets the queue gauges of `sink` (read from the store at scrape time).

@@ -135,7 +135,8 @@ fn settle(
             let now = Utc::now();
             for (seq, entry) in &entries {
                 worker.store.delivered(worker.sink.name(), *seq)?;
-                let latency = (now - entry.event.timestamp).to_std().unwrap_or_default();
+                // enqueued_at keeps sub-second precision; the event's timestamp is whole seconds.
+                let latency = (now - entry.enqueued_at).to_std().unwrap_or_default();
                 worker
                     .metrics
                     .delivery(worker.sink.name(), "delivered", 1, Some(latency));

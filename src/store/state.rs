@@ -106,6 +106,13 @@ impl Store {
         for (sink, entry) in &commit.outbox {
             entries.push(self.encode_new_entry(sink, entry)?);
         }
+        let bytes: usize = writes
+            .iter()
+            .chain(&entries)
+            .map(|(k, v)| k.len() + v.len())
+            .sum();
+        self.counters.wrote(writes.len() + entries.len(), bytes);
+        self.counters.removed(deletes.len());
         transact(
             &self.conversations,
             &self.outbox,
@@ -135,6 +142,7 @@ impl Store {
     /// Replaces the org's state.
     pub fn set_org_state(&self, org: &str, state: &OrgState) -> Result<()> {
         let bytes = serde_json::to_vec(state).map_err(|e| corrupt("org state", e))?;
+        self.counters.wrote(1, org.len() + bytes.len());
         self.orgs.insert(org.as_bytes(), bytes)?;
         Ok(())
     }

@@ -1,0 +1,163 @@
+//! Measuring: wall time, the notifier's CPU time (the process minus the simulator's threads),
+//! peak memory of child processes, percentiles, and the report (a table and JSON).
+
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// Wall and CPU time of one measured piece of work.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    pub wall: Duration,
+    pub cpu: Duration,
+}
+
+fn rusage(who: libc::c_int) -> libc::rusage {
+    // SAFETY: getrusage writes into the zeroed struct we own.
+    unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(who, &mut usage);
+        usage
+    }
+}
+
+fn timeval(t: libc::timeval) -> Duration {
+    Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+}
+
+/// CPU time of every thread whose name starts with `prefix` (nanoseconds from schedstat).
+fn threads_cpu(prefix: &str) -> Duration {
+    let mut total = Duration::ZERO;
+    for task in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if !comm.starts_with(prefix) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        let nanos: u64 = stat
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        total += Duration::from_nanos(nanos);
+    }
+    total
+}
+
+/// CPU time of this process except the simulator's and receivers' threads (named `sim`).
+pub fn notifier_cpu() -> Duration {
+    let usage = rusage(libc::RUSAGE_SELF);
+    (timeval(usage.ru_utime) + timeval(usage.ru_stime)).saturating_sub(threads_cpu("sim"))
+}
+
+/// Runs `work`, measuring its wall time and the notifier's CPU time.
+pub fn measure<T>(work: impl FnOnce() -> T) -> (T, Sample) {
+    let (cpu, wall) = (notifier_cpu(), Instant::now());
+    let out = work();
+    (
+        out,
+        Sample {
+            wall: wall.elapsed(),
+            cpu: notifier_cpu().saturating_sub(cpu),
+        },
+    )
+}
+
+/// Peak resident memory (bytes) of the largest child process waited for so far.
+pub fn children_peak_rss() -> u64 {
+    rusage(libc::RUSAGE_CHILDREN).ru_maxrss as u64 * 1024
+}
+
+/// The median of samples by wall time.
+pub fn median(mut samples: Vec<Sample>) -> Sample {
+    samples.sort_by_key(|s| s.wall);
+    samples[samples.len() / 2]
+}
+
+/// The `p`-th percentile (0..=100) of `values`.
+pub fn percentile(values: &mut [Duration], p: f64) -> Duration {
+    values.sort();
+    let rank = ((p / 100.0) * (values.len().saturating_sub(1)) as f64).round() as usize;
+    values.get(rank).copied().unwrap_or_default()
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub bench: String,
+    pub case: String,
+    pub metric: String,
+    pub value: f64,
+    pub unit: String,
+    /// The target, as text (e.g. `<= 1.3`), when there is one.
+    pub target: Option<String>,
+    /// Whether the value meets it.
+    pub met: Option<bool>,
+}
+
+impl Row {
+    pub fn new(bench: &str, case: &str, metric: &str, value: f64, unit: &str) -> Row {
+        Row {
+            bench: bench.into(),
+            case: case.into(),
+            metric: metric.into(),
+            value,
+            unit: unit.into(),
+            target: None,
+            met: None,
+        }
+    }
+
+    /// Attaches a target: `at_most` or at least `limit`.
+    pub fn target(mut self, at_most: bool, limit: f64) -> Row {
+        self.met = Some(if at_most {
+            self.value <= limit
+        } else {
+            self.value >= limit
+        });
+        self.target = Some(format!("{} {limit}", if at_most { "<=" } else { ">=" }));
+        self
+    }
+}
+
+/// Prints the table and writes `target/bench-results.json`.
+pub fn report(rows: &[Row]) {
+    println!(
+        "\n{:<8} {:<28} {:<34} {:>14} {:<10} {:<12} met",
+        "bench", "case", "metric", "value", "unit", "target"
+    );
+    for r in rows {
+        let met = r.met.map_or("", |m| if m { "yes" } else { "NO" });
+        println!(
+            "{:<8} {:<28} {:<34} {:>14.3} {:<10} {:<12} {met}",
+            r.bench,
+            r.case,
+            r.metric,
+            r.value,
+            r.unit,
+            r.target.as_deref().unwrap_or("")
+        );
+    }
+    let target_dir = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target").into());
+    let path = std::path::Path::new(&target_dir).join("bench-results.json");
+    let json = serde_json::json!({ "machine": machine(), "rows": rows });
+    std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    println!("\nwritten to {}", path.display());
+}
+
+fn machine() -> serde_json::Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpu
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .unwrap_or("?")
+        .trim()
+        .to_string();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    serde_json::json!({ "cpu": model, "cores": cores, "date": chrono::Utc::now().to_rfc3339() })
+}

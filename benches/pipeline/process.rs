@@ -1,0 +1,144 @@
+//! The real binary: memory (peak RSS of `run --once` over 1,000,000 stored conversations in 100
+//! orgs) and start (process start to the first request upstream).
+
+use crate::measure::{children_peak_rss, Row};
+use crate::{Bench, IDLE_SINK};
+use hyperrep_notifier::diff::Stored;
+use hyperrep_notifier::event::Conversation;
+use hyperrep_notifier::store::{OrgState, PageCommit};
+use hyperrep_notifier::App;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_hyperrep-notifier");
+
+/// Writes `config` as TOML for the binary.
+fn write_config(
+    bench: &Bench,
+    name: &str,
+    config: &hyperrep_notifier::config::Config,
+) -> std::path::PathBuf {
+    let path = bench.dir.path().join(format!("{name}.toml"));
+    let text = config
+        .to_redacted_toml()
+        .replace("\"[redacted]\"", "\"bench-key\"");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+pub fn memory(bench: &Bench) -> Vec<Row> {
+    let sim = bench.simulator(100, 10_000);
+    let config = bench.config(&sim, "memory", IDLE_SINK);
+    let path = write_config(bench, "memory", &config);
+    let started = Instant::now();
+    {
+        // The steady state: every conversation already stored, as a previous run left it.
+        let app = App::build(config).unwrap();
+        for org in sim.org_ids() {
+            let all: Vec<Stored> = sim
+                .conversations(&org)
+                .into_iter()
+                .map(|c| Stored {
+                    revision: 0,
+                    conversation: Conversation::from_value(c).unwrap(),
+                })
+                .collect();
+            for chunk in all.chunks(1_000) {
+                app.store
+                    .commit_page(
+                        &org,
+                        &PageCommit {
+                            writes: chunk.to_vec(),
+                            ..PageCommit::default()
+                        },
+                    )
+                    .unwrap();
+            }
+            app.store
+                .set_org_state(
+                    &org,
+                    &OrgState {
+                        baseline_done: true,
+                        ..OrgState::default()
+                    },
+                )
+                .unwrap();
+        }
+        bench.rt.block_on(app.store.flush()).unwrap();
+    }
+    let filled = started.elapsed();
+    let run = Instant::now();
+    let status = Command::new(BINARY)
+        .args(["--config", path.to_str().unwrap(), "run", "--once"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "run --once failed");
+    let peak = children_peak_rss() as f64 / (1024.0 * 1024.0);
+    vec![
+        Row::new(
+            "memory",
+            "1M conv, 100 orgs",
+            "store filled in",
+            filled.as_secs_f64(),
+            "s",
+        ),
+        Row::new(
+            "memory",
+            "1M conv, 100 orgs",
+            "run --once wall",
+            run.elapsed().as_secs_f64(),
+            "s",
+        ),
+        Row::new(
+            "memory",
+            "1M conv, 100 orgs",
+            "peak RSS of run --once",
+            peak,
+            "MiB",
+        )
+        .target(true, 100.0),
+    ]
+}
+
+pub fn start(bench: &Bench) -> Vec<Row> {
+    let mut times = Vec::new();
+    for i in 0..5 {
+        let sim = bench.simulator(1, 10);
+        let config = bench.config(&sim, &format!("start-{i}"), IDLE_SINK);
+        let path = write_config(bench, &format!("start-{i}"), &config);
+        let spawned = Instant::now();
+        let mut child = Command::new(BINARY)
+            .args([
+                "--config",
+                path.to_str().unwrap(),
+                "run",
+                "--once",
+                "--drain-timeout",
+                "1s",
+            ])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while sim.first_request_at().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let first = sim.first_request_at().expect("a first request");
+        times.push(first.duration_since(spawned));
+        child.wait().unwrap();
+    }
+    times.sort();
+    let median = times[times.len() / 2].as_secs_f64() * 1000.0;
+    vec![Row::new(
+        "start",
+        "run --once, 1 org",
+        "process start to first request (median of 5)",
+        median,
+        "ms",
+    )
+    .target(true, 100.0)]
+}
