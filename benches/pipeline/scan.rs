@@ -67,21 +67,21 @@ fn rows(case: &str, orgs: usize, total: usize, ours: Sample, bare: Sample) -> Ve
         Row::new("scan", case, "poll wall", ours.wall.as_secs_f64(), "s"),
         Row::new(
             "scan",
-            &case,
+            case,
             "bare listing wall",
             bare.wall.as_secs_f64(),
             "s",
         ),
         Row::new(
             "scan",
-            &case,
+            case,
             "conversations/s (wall)",
             per_second(ours.wall),
             "conv/s",
         ),
         Row::new(
             "scan",
-            &case,
+            case,
             "conversations per CPU-second",
             per_second(ours.cpu),
             "conv/s",
@@ -92,7 +92,7 @@ fn rows(case: &str, orgs: usize, total: usize, ours: Sample, bare: Sample) -> Ve
         rows.push(
             Row::new(
                 "scan",
-                &case,
+                case,
                 "wall / bare listing",
                 ours.wall.as_secs_f64() / bare.wall.as_secs_f64(),
                 "x",
@@ -102,7 +102,7 @@ fn rows(case: &str, orgs: usize, total: usize, ours: Sample, bare: Sample) -> Ve
         rows.push(
             Row::new(
                 "scan",
-                &case,
+                case,
                 "CPU / bare listing",
                 ours.cpu.as_secs_f64() / bare.cpu.as_secs_f64(),
                 "x",
@@ -114,7 +114,7 @@ fn rows(case: &str, orgs: usize, total: usize, ours: Sample, bare: Sample) -> Ve
         rows.push(
             Row::new(
                 "scan",
-                &case,
+                case,
                 "wall (concurrency 4) / sequential bare",
                 ratio,
                 "x",
