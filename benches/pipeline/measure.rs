@@ -66,9 +66,27 @@ pub fn measure<T>(work: impl FnOnce() -> T) -> (T, Sample) {
     )
 }
 
-/// Peak resident memory (bytes) of the largest child process waited for so far.
-pub fn children_peak_rss() -> u64 {
-    rusage(libc::RUSAGE_CHILDREN).ru_maxrss as u64 * 1024
+/// Waits for `child`, returning its peak resident memory in bytes: the `VmHWM` of its own
+/// address space, read from /proc while it runs. (`getrusage(RUSAGE_CHILDREN)` would report the
+/// parent's size: Linux folds the spawning address space's high-water mark into the child's on
+/// exec, and this benchmark's parent holds a million simulated conversations.)
+pub fn wait_peak_rss(child: &mut std::process::Child) -> (std::process::ExitStatus, u64) {
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0u64;
+    loop {
+        if let Ok(status) = std::fs::read_to_string(&status_file) {
+            let hwm = status.lines().find(|l| l.starts_with("VmHWM:"));
+            let kb = hwm
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            peak_kb = peak_kb.max(kb);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status, peak_kb * 1024);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// The median of samples by wall time.

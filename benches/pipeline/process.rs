@@ -1,7 +1,7 @@
 //! The real binary: memory (peak RSS of `run --once` over 1,000,000 stored conversations in 100
 //! orgs) and start (process start to the first request upstream).
 
-use crate::measure::{children_peak_rss, Row};
+use crate::measure::{wait_peak_rss, Row};
 use crate::{Bench, IDLE_SINK};
 use hyperrep_notifier::diff::Stored;
 use hyperrep_notifier::event::Conversation;
@@ -68,14 +68,15 @@ pub fn memory(bench: &Bench) -> Vec<Row> {
     }
     let filled = started.elapsed();
     let run = Instant::now();
-    let status = Command::new(BINARY)
+    let mut child = Command::new(BINARY)
         .args(["--config", path.to_str().unwrap(), "run", "--once"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .status()
+        .spawn()
         .unwrap();
+    let (status, peak) = wait_peak_rss(&mut child);
     assert!(status.success(), "run --once failed");
-    let peak = children_peak_rss() as f64 / (1024.0 * 1024.0);
+    let peak = peak as f64 / (1024.0 * 1024.0);
     vec![
         Row::new(
             "memory",
