@@ -11,14 +11,16 @@ use std::process::ExitCode;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-const DEFAULT_CONFIG: &str = "config/notifier.toml";
+/// Where the configuration is looked for when none is named: the working directory's, then the
+/// system's (the container image's). Neither has to exist: the environment may hold it all.
+const DEFAULT_CONFIGS: [&str; 2] = ["config/notifier.toml", "/etc/hyperrep-notifier/notifier.toml"];
 
 /// Watches the HyperRep conversations API and turns changes into notifications.
 #[derive(Debug, Parser)]
 #[command(name = "hyperrep-notifier", version)]
 pub struct Cli {
-    /// Configuration file [default: config/notifier.toml; a missing default is fine when the
-    /// environment holds the configuration]
+    /// Configuration file [default: config/notifier.toml, else /etc/hyperrep-notifier/notifier.toml;
+    /// neither has to exist when the environment holds the configuration]
     #[arg(long, global = true, env = "HRN_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// What to do; `run` when absent.
@@ -89,9 +91,12 @@ pub struct RunArgs {
 
 /// Runs the parsed command line.
 pub async fn execute(cli: Cli) -> ExitCode {
-    let source = ConfigSource {
-        explicit: cli.config.is_some(),
-        path: cli.config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG)),
+    let source = match cli.config {
+        Some(path) => ConfigSource { path, explicit: true },
+        None => {
+            let found = DEFAULT_CONFIGS.iter().map(PathBuf::from).find(|p| p.exists());
+            ConfigSource { path: found.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIGS[0])), explicit: false }
+        }
     };
     match cli.command.unwrap_or(Command::Run(RunArgs {
         drain_timeout: Duration::from_secs(60),
