@@ -13,7 +13,10 @@ use tokio_util::sync::CancellationToken;
 
 /// Where the configuration is looked for when none is named: the working directory's, then the
 /// system's (the container image's). Neither has to exist: the environment may hold it all.
-const DEFAULT_CONFIGS: [&str; 2] = ["config/notifier.toml", "/etc/hyperrep-notifier/notifier.toml"];
+const DEFAULT_CONFIGS: [&str; 2] = [
+    "config/notifier.toml",
+    "/etc/hyperrep-notifier/notifier.toml",
+];
 
 /// Watches the HyperRep conversations API and turns changes into notifications.
 #[derive(Debug, Parser)]
@@ -92,10 +95,19 @@ pub struct RunArgs {
 /// Runs the parsed command line.
 pub async fn execute(cli: Cli) -> ExitCode {
     let source = match cli.config {
-        Some(path) => ConfigSource { path, explicit: true },
+        Some(path) => ConfigSource {
+            path,
+            explicit: true,
+        },
         None => {
-            let found = DEFAULT_CONFIGS.iter().map(PathBuf::from).find(|p| p.exists());
-            ConfigSource { path: found.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIGS[0])), explicit: false }
+            let found = DEFAULT_CONFIGS
+                .iter()
+                .map(PathBuf::from)
+                .find(|p| p.exists());
+            ConfigSource {
+                path: found.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIGS[0])),
+                explicit: false,
+            }
         }
     };
     match cli.command.unwrap_or(Command::Run(RunArgs {
