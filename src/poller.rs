@@ -134,7 +134,9 @@ pub async fn poll_page(
     for error in &page.skipped {
         tracing::warn!(%error, "skipped an unusable conversation record");
         match error {
-            RecordError::WrongType { id, .. } => listing.ids_seen.insert(hash_id(id)),
+            RecordError::WrongType { id, .. } => {
+                ctx.detect_removed && listing.ids_seen.insert(hash_id(id))
+            }
             _ => {
                 listing.records_without_id += 1;
                 false
@@ -150,7 +152,10 @@ pub async fn poll_page(
     wake(&ctx.routes, &commit);
     ctx.metrics
         .page(&org.id, page.conversations.len(), page.skipped.len());
-    listing.ids_seen.extend(ids.iter().map(|id| hash_id(id)));
+    if ctx.detect_removed {
+        // Only removal detection needs every id of the listing; without it, memory stays per page.
+        listing.ids_seen.extend(ids.iter().map(|id| hash_id(id)));
+    }
     listing.report.pages += 1;
     listing.report.conversations += page.conversations.len();
     listing.report.skipped += page.skipped.len();

@@ -8,11 +8,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+/// The daemon, its endpoints on an ephemeral port (tests run side by side: a fixed port would make
+/// a second daemon fail to start).
 fn start_daemon(config: &std::path::Path) -> Child {
     binary()
         .arg("--config")
         .arg(config)
         .arg("run")
+        .env("HRN_SERVER__LISTEN", "127.0.0.1:0")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
