@@ -6,6 +6,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+use std::sync::Arc;
 
 /// What happened to a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -73,10 +75,20 @@ pub enum RecordError {
 }
 
 /// One conversation exactly as the API returned it, unknown fields included.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Conversation {
     id: String,
     raw: Map<String, Value>,
+    /// The record's JSON text as received (or as stored), when known: comparing it with the
+    /// stored text is the steady-state fast path, so it is never re-serialised for that.
+    text: Option<Arc<str>>,
+}
+
+/// Two conversations are equal when their content is, however it was encoded.
+impl PartialEq for Conversation {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && self.raw == other.raw
+    }
 }
 
 impl Conversation {
@@ -103,7 +115,19 @@ impl Conversation {
                 });
             }
         }
-        Ok(Conversation { id, raw })
+        Ok(Conversation {
+            id,
+            raw,
+            text: None,
+        })
+    }
+
+    /// Parses one record from its JSON text, keeping the text.
+    pub fn from_json(text: &str) -> Result<Conversation, RecordError> {
+        let value: Value = serde_json::from_str(text).map_err(|_| RecordError::NotAnObject)?;
+        let mut conversation = Conversation::from_value(value)?;
+        conversation.text = Some(Arc::from(text));
+        Ok(conversation)
     }
 
     /// The `conversation_id`.
@@ -131,9 +155,14 @@ impl Conversation {
         self.raw.get(key)
     }
 
-    /// The record as compact JSON, in upstream's key order.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.raw).expect("a JSON map always serialises")
+    /// The record's JSON: as received when known, else serialised (compact, upstream's key order).
+    pub fn to_bytes(&self) -> Cow<'_, [u8]> {
+        match &self.text {
+            Some(text) => Cow::Borrowed(text.as_bytes()),
+            None => {
+                Cow::Owned(serde_json::to_vec(&self.raw).expect("a JSON map always serialises"))
+            }
+        }
     }
 }
 

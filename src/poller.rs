@@ -7,7 +7,7 @@
 
 use crate::api::ApiClient;
 use crate::config::{Filter, InitialMode, OrgConfig};
-use crate::diff::{diff_page, removed_event, DiffContext};
+use crate::diff::{diff_page, removed_event, DiffContext, Stored};
 use crate::event::{Conversation, Event, RecordError};
 use crate::metrics::Metrics;
 use crate::store::{OrgState, OutboxEntry, PageCommit, Store, StoreError};
@@ -173,11 +173,23 @@ fn commit(
     ids: &[&str],
 ) -> Result<(usize, PageCommit), StoreError> {
     let org = listing.org;
-    let (mut changed, mut previous) = (Vec::new(), Vec::new());
+    let (mut changed, mut previous, mut reencoded) = (Vec::new(), Vec::new(), Vec::new());
     for (conversation, stored) in page.iter().zip(ctx.store.previous(&org.id, ids)?) {
         match stored {
             Some(stored) if stored.same_as(conversation) => continue,
-            Some(stored) => previous.push(Some(stored.decode()?)),
+            Some(stored) => {
+                let stored = stored.decode()?;
+                if stored.conversation == *conversation {
+                    // Same content, other encoding (another build, or upstream reformatted):
+                    // store it as received once, so the byte comparison holds from now on.
+                    reencoded.push(Stored {
+                        conversation: conversation.clone(),
+                        ..stored
+                    });
+                    continue;
+                }
+                previous.push(Some(stored));
+            }
             None => previous.push(None),
         }
         changed.push(conversation.clone());
@@ -189,9 +201,11 @@ fn commit(
         detected_at: Utc::now(),
     };
     let changes = diff_page(&diff_ctx, &changed, &previous);
+    let mut writes = changes.writes;
+    writes.extend(reencoded);
     let commit = PageCommit {
         outbox: route(ctx, &changes.events),
-        writes: changes.writes,
+        writes,
         deletes: Vec::new(),
     };
     ctx.store.commit_page(&org.id, &commit)?;

@@ -2,6 +2,8 @@
 
 use crate::event::{Conversation, RecordError};
 use serde::Deserialize;
+use serde_json::value::RawValue;
+#[cfg(test)]
 use serde_json::Value;
 
 /// One page of a listing, as far as it could be understood.
@@ -18,8 +20,10 @@ pub struct Page {
 }
 
 #[derive(Deserialize)]
-struct WirePage {
-    data: Vec<Value>,
+struct WirePage<'a> {
+    /// Each record's text, borrowed from the body: kept as received (see `Conversation`).
+    #[serde(borrow)]
+    data: Vec<&'a RawValue>,
     pagination: WirePagination,
 }
 
@@ -38,7 +42,7 @@ pub fn parse_page(body: &[u8]) -> Result<Page, String> {
     let mut conversations = Vec::with_capacity(wire.data.len());
     let mut skipped = Vec::new();
     for record in wire.data {
-        match Conversation::from_value(record) {
+        match Conversation::from_json(record.get()) {
             Ok(conversation) => conversations.push(conversation),
             Err(error) => skipped.push(error),
         }

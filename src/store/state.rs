@@ -33,7 +33,7 @@ impl Encoded {
     pub fn same_as(&self, conversation: &Conversation) -> bool {
         self.0
             .get(8..)
-            .is_some_and(|json| json == conversation.to_bytes().as_slice())
+            .is_some_and(|json| json == &*conversation.to_bytes())
     }
 
     /// The stored snapshot.
@@ -168,9 +168,8 @@ fn decode_stored(bytes: &[u8]) -> Result<Stored> {
         .split_at_checked(8)
         .ok_or_else(|| corrupt("snapshot", "too short"))?;
     let revision = u64::from_be_bytes(revision.try_into().expect("8 bytes"));
-    let value: serde_json::Value =
-        serde_json::from_slice(json).map_err(|e| corrupt("snapshot", e))?;
-    let conversation = Conversation::from_value(value).map_err(|e| corrupt("snapshot", e))?;
+    let text = std::str::from_utf8(json).map_err(|e| corrupt("snapshot", e))?;
+    let conversation = Conversation::from_json(text).map_err(|e| corrupt("snapshot", e))?;
     Ok(Stored {
         revision,
         conversation,

@@ -289,3 +289,40 @@ async fn a_restart_on_the_same_store_resends_only_what_was_in_flight_with_the_sa
         first_ids.iter().collect()
     );
 }
+
+#[tokio::test]
+async fn a_snapshot_stored_in_another_encoding_is_rewritten_once_and_announces_nothing() {
+    let world = World::start(1, 3).await;
+    let app = world.app("");
+    let cancel = CancellationToken::new();
+    app.poll_once(&cancel).await;
+    let org = world.org(0);
+    let record = world.sim.conversations(&org)[1].clone();
+    // The same content with the keys in reverse order: what another build might have stored.
+    let mut keys: Vec<(String, Value)> = record.as_object().unwrap().clone().into_iter().collect();
+    keys.reverse();
+    let text = Value::Object(keys.into_iter().collect()).to_string();
+    let conversation = hyperrep_notifier::event::Conversation::from_json(&text).unwrap();
+    let stored = hyperrep_notifier::diff::Stored {
+        revision: 0,
+        conversation,
+    };
+    let commit = hyperrep_notifier::store::PageCommit {
+        writes: vec![stored],
+        ..Default::default()
+    };
+    app.store.commit_page(&org, &commit).unwrap();
+
+    let first = app.poll_once(&cancel).await;
+    assert_eq!(
+        (first[0].events, first[0].written),
+        (0, 1),
+        "rewritten as received, nothing announced"
+    );
+    let second = app.poll_once(&cancel).await;
+    assert_eq!(
+        (second[0].events, second[0].written),
+        (0, 0),
+        "from then on the byte comparison holds"
+    );
+}
