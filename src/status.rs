@@ -65,16 +65,13 @@ pub fn collect(store: &Store, config: &Config) -> Result<Status, StoreError> {
     }
     let mut sinks: BTreeMap<String, SinkStatus> = BTreeMap::new();
     let mut entry = |name: &str, configured: bool| {
-        sinks
-            .entry(name.to_string())
-            .or_insert(SinkStatus {
-                name: name.to_string(),
-                configured,
-                outbox: 0,
-                dead_letters: 0,
-            })
-            .name
-            .clone()
+        let blank = SinkStatus {
+            name: name.to_string(),
+            configured,
+            outbox: 0,
+            dead_letters: 0,
+        };
+        sinks.entry(name.to_string()).or_insert(blank);
     };
     for sink in &config.sinks {
         entry(sink.name(), true);

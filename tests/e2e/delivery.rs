@@ -8,23 +8,10 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 async fn baseline_then_touch(world: &World, count: usize) -> BTreeSet<String> {
-    let config = load_str(&world.toml("")).unwrap();
-    let report = run_once(config, CancellationToken::new(), Duration::from_secs(5))
+    crate::support::baseline_then_touch(world, &world.toml(""), count)
         .await
-        .unwrap();
-    assert!(report.success(), "{report:?}");
-    let org = world.org(0);
-    let ids: Vec<String> = world
-        .sim
-        .conversations(&org)
-        .iter()
-        .take(count)
-        .map(|c| c["conversation_id"].as_str().unwrap().to_string())
-        .collect();
-    for id in &ids {
-        world.sim.touch(&org, id);
-    }
-    ids.into_iter().collect()
+        .into_iter()
+        .collect()
 }
 
 fn delivered_conversations(hook: &Receiver) -> Vec<String> {

@@ -1,11 +1,9 @@
 //! The email sink against a real SMTP server on loopback.
 
 use crate::smtp::SmtpServer;
-use crate::support::World;
+use crate::support::{baseline_then_touch, once, World};
 use hyperrep_notifier::config::load_str;
-use hyperrep_notifier::{run_once, App};
-use std::time::Duration;
-use tokio_util::sync::CancellationToken;
+use hyperrep_notifier::App;
 
 fn email_sink(smtp: &SmtpServer, extra: &str) -> String {
     format!(
@@ -14,32 +12,6 @@ fn email_sink(smtp: &SmtpServer, extra: &str) -> String {
          to = [\"Support Lead <lead@example.com>\", \"second@example.com\"]\ncc = [\"audit@example.com\"]\n{extra}",
         smtp.url
     )
-}
-
-async fn once(toml: &str) -> hyperrep_notifier::OnceReport {
-    run_once(
-        load_str(toml).unwrap(),
-        CancellationToken::new(),
-        Duration::from_secs(15),
-    )
-    .await
-    .unwrap()
-}
-
-async fn baseline_then_touch(world: &World, toml: &str, count: usize) -> Vec<String> {
-    assert!(once(toml).await.success());
-    let org = world.org(0);
-    let ids: Vec<String> = world
-        .sim
-        .conversations(&org)
-        .iter()
-        .take(count)
-        .map(|c| c["conversation_id"].as_str().unwrap().to_string())
-        .collect();
-    for id in &ids {
-        world.sim.touch(&org, id);
-    }
-    ids
 }
 
 #[tokio::test]

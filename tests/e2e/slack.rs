@@ -1,11 +1,10 @@
 //! The Slack sink against a loopback HTTP server that answers as Slack does.
 
-use crate::support::{run_binary, Receiver, Reply, World};
+use crate::support::{once, run_binary, Receiver, Reply, World};
 use hyperrep_notifier::config::load_str;
-use hyperrep_notifier::{run_once, App};
+use hyperrep_notifier::App;
 use serde_json::{json, Value};
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 async fn slack() -> Receiver {
     let slack = Receiver::start().await;
@@ -15,16 +14,6 @@ async fn slack() -> Receiver {
 
 fn slack_sink(url: &str, extra: &str) -> String {
     format!("[[sinks]]\nname = \"alerts\"\ntype = \"slack\"\nurl = \"{url}/services/T0/B0/SECRETTOKEN\"\n{extra}")
-}
-
-async fn once(_world: &World, toml: &str) -> hyperrep_notifier::OnceReport {
-    run_once(
-        load_str(toml).unwrap(),
-        CancellationToken::new(),
-        Duration::from_secs(15),
-    )
-    .await
-    .unwrap()
 }
 
 /// Checks every limit Slack documents for the parts the sink produces.
@@ -65,7 +54,7 @@ async fn a_message_has_text_and_blocks_within_slack_limits_even_for_a_5000_chara
     let world = World::start(1, 3).await;
     let slack = slack().await;
     let toml = world.toml(&slack_sink(&slack.url, "time_zone = \"Europe/Berlin\"\nlink_template = \"https://app.example.com/c/{{ conversation_id }}\"\n"));
-    once(&world, &toml).await;
+    once(&toml).await;
     let org = world.org(0);
     let id = world.sim.conversations(&org)[0]["conversation_id"]
         .as_str()
@@ -75,7 +64,7 @@ async fn a_message_has_text_and_blocks_within_slack_limits_even_for_a_5000_chara
         .sim
         .set_field(&org, &id, "folder", json!("x".repeat(5000)));
 
-    assert!(once(&world, &toml).await.success());
+    assert!(once(&toml).await.success());
 
     let payload = slack.received()[0].json();
     assert_within_slack_limits(&payload);
@@ -101,11 +90,11 @@ async fn a_429_waits_for_retry_after_and_does_not_count_as_a_failed_attempt() {
     let toml = world
         .toml(&slack_sink(&slack.url, ""))
         .replace("max_attempts = 5", "max_attempts = 1");
-    once(&world, &toml).await;
+    once(&toml).await;
     world.sim.create_conversation(&world.org(0));
     slack.script([Reply::RetryAfter(2)]);
 
-    let report = once(&world, &toml).await;
+    let report = once(&toml).await;
 
     assert!(report.success(), "{report:?}");
     let received = slack.received();
@@ -124,11 +113,11 @@ async fn a_410_no_service_dead_letters_without_retrying_and_without_showing_the_
     let world = World::start(1, 3).await;
     let slack = slack().await;
     let toml = world.toml(&slack_sink(&slack.url, ""));
-    once(&world, &toml).await;
+    once(&toml).await;
     world.sim.create_conversation(&world.org(0));
     slack.answer_always(Reply::Body(410, "no_service"));
 
-    let report = once(&world, &toml).await;
+    let report = once(&toml).await;
 
     assert_eq!(report.pending, 0);
     assert_eq!(slack.received().len(), 1, "no_service is never retried");
@@ -160,7 +149,7 @@ async fn sixty_events_from_one_poll_become_one_summary_while_webhooks_get_all_si
         slack_sink(&slack.url, "")
     ));
 
-    let report = once(&world, &toml).await;
+    let report = once(&toml).await;
 
     assert!(report.success(), "{report:?}");
     assert_eq!(world.hook.received().len(), 60);

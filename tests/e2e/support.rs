@@ -223,3 +223,34 @@ pub fn run_binary(
     command.args(args).envs(env.iter().copied());
     command.output().expect("the binary runs")
 }
+
+/// `run --once` in-process on `toml`, draining for up to 15 s.
+pub async fn once(toml: &str) -> hyperrep_notifier::OnceReport {
+    let config = hyperrep_notifier::config::load_str(toml).expect("a valid test configuration");
+    hyperrep_notifier::run_once(
+        config,
+        tokio_util::sync::CancellationToken::new(),
+        Duration::from_secs(15),
+    )
+    .await
+    .expect("run --once runs")
+}
+
+/// A baseline run on `toml`, then new activity on the first `count` conversations of org 0;
+/// returns their ids.
+pub async fn baseline_then_touch(world: &World, toml: &str, count: usize) -> Vec<String> {
+    let report = once(toml).await;
+    assert!(report.success(), "{report:?}");
+    let org = world.org(0);
+    let ids: Vec<String> = world
+        .sim
+        .conversations(&org)
+        .iter()
+        .take(count)
+        .map(|c| c["conversation_id"].as_str().unwrap().to_string())
+        .collect();
+    for id in &ids {
+        world.sim.touch(&org, id);
+    }
+    ids
+}
