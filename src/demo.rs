@@ -64,7 +64,7 @@ fn demo_config(
         .collect();
     let toml = format!(
         "[api]\nbase_url = \"{}\"\napi_key = \"{}\"\npage_size = 5\n\
-         [poll]\ninterval = \"{}\"\n[store]\npath = {:?}\ncache_mb = 8\n{orgs}\
+         [poll]\ninterval = \"{}\"\n[store]\npath = {:?}\ncache_mb = 8\n[server]\nlisten = \"127.0.0.1:0\"\n{orgs}\
          [[sinks]]\nname = \"console\"\ntype = \"console\"\n",
         simulator.base_url(),
         simulator.api_key(),

@@ -2,7 +2,7 @@
 
 use super::Attempt;
 use crate::config::{ConsoleFormat, ConsoleSinkConfig};
-use crate::event::{Event, EventType};
+use crate::event::Event;
 use std::io::Write;
 
 /// Prints events.
@@ -42,17 +42,10 @@ impl ConsoleSink {
     }
 }
 
-/// `2026-04-29T16:00:05Z  updated  Acme Support  gAAAA…  last_activity_at, is_read  inbox  unread  evt_…`
+/// `2026-04-29T16:00:05Z  New activity, marked unread  Acme Support  conversation gAAAA…  folder inbox  unread  [evt_…]`
 pub fn text_line(event: &Event) -> String {
     let conversation = &event.data.conversation;
-    let what = match event.kind {
-        EventType::Created => "created".to_string(),
-        EventType::Removed => "removed".to_string(),
-        EventType::Updated => {
-            let changes: Vec<&str> = event.data.changes.iter().map(|c| c.as_str()).collect();
-            format!("updated ({})", changes.join(", "))
-        }
-    };
+    let what = crate::render::describe(event);
     let read = match conversation.is_read() {
         Some(true) => "read",
         Some(false) => "unread",
