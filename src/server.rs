@@ -78,9 +78,8 @@ async fn readyz(State(state): State<Shared>) -> Response {
 }
 
 async fn metrics(State(state): State<Shared>) -> Response {
-    match crate::status::collect(&state.store, &state.config) {
-        Ok(status) => status
-            .sinks
+    match crate::status::sinks(&state.store, &state.config) {
+        Ok(sinks) => sinks
             .iter()
             .for_each(|s| state.metrics.queues(&s.name, s.outbox, s.dead_letters)),
         Err(e) => return internal(e),

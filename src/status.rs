@@ -63,6 +63,15 @@ pub fn collect(store: &Store, config: &Config) -> Result<Status, StoreError> {
             last_error: state.last_error,
         });
     }
+    Ok(Status {
+        orgs,
+        sinks: sinks(store, config)?,
+    })
+}
+
+/// Queued entries and dead letters per sink: what `/metrics` needs, without counting the
+/// stored conversations (a scan of the whole store, fine for `status`, not for every scrape).
+pub fn sinks(store: &Store, config: &Config) -> Result<Vec<SinkStatus>, StoreError> {
     let mut sinks: BTreeMap<String, SinkStatus> = BTreeMap::new();
     let mut entry = |name: &str, configured: bool| {
         let blank = SinkStatus {
@@ -87,10 +96,7 @@ pub fn collect(store: &Store, config: &Config) -> Result<Status, StoreError> {
         sink.outbox = store.outbox_depth(&sink.name);
         sink.dead_letters = letters.iter().filter(|l| l.sink == sink.name).count();
     }
-    Ok(Status {
-        orgs,
-        sinks: sinks.into_values().collect(),
-    })
+    Ok(sinks.into_values().collect())
 }
 
 impl Status {
