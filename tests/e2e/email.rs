@@ -177,3 +177,45 @@ async fn test_sink_mails_a_sample_and_reports_the_smtp_reply() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn an_smtp_server_that_greets_then_hangs_costs_one_bounded_attempt() {
+    let world = World::start(1, 3).await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for mut stream in listener.incoming().take(3).flatten() {
+            use std::io::Write;
+            let _ = stream.write_all(b"220 hung.example ESMTP\r\n");
+            held.push(stream); // never reads, never answers again
+        }
+        std::thread::sleep(std::time::Duration::from_secs(30));
+    });
+    let sink = format!(
+        "[[sinks]]\nname = \"hung\"\ntype = \"email\"\nsmtp_url = \"smtp://{address}\"\nfrom = \"n@example.com\"\nto = [\"l@example.com\"]\n"
+    );
+    let app = world.app(&sink);
+    let cancel = tokio_util::sync::CancellationToken::new();
+    app.poll_once(&cancel).await;
+    world.sim.create_conversation(&world.org(0));
+    app.poll_once(&cancel).await;
+
+    let started = std::time::Instant::now();
+    let outcomes = app.deliver_due().await.unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the attempt was bounded: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| matches!(o, hyperrep_notifier::dispatch::Outcome::Retrying { .. })),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.contains(&hyperrep_notifier::dispatch::Outcome::Delivered),
+        "the webhook sink is not held up"
+    );
+}
