@@ -34,11 +34,27 @@ pub struct App {
 }
 
 impl App {
-    /// Opens the store and builds the client and sinks. Queued entries of sinks that are no
-    /// longer configured become dead letters here.
+    /// Opens the store and builds the client and sinks, for a process that polls again and
+    /// again: the store keeps fingerprints of what it holds (see [`Store::keep_fingerprints`]).
+    /// Queued entries of sinks that are no longer configured become dead letters here.
     pub fn build(config: Config) -> anyhow::Result<App> {
+        App::build_with(config, true)
+    }
+
+    /// [`App::build`] for a process that polls once (`run --once`): no fingerprints are kept,
+    /// since nothing would read them again.
+    pub fn build_for_one_poll(config: Config) -> anyhow::Result<App> {
+        App::build_with(config, false)
+    }
+
+    fn build_with(config: Config, fingerprints: bool) -> anyhow::Result<App> {
         let store = Store::open(&config.store.path, config.store.cache_mb)
             .with_context(|| format!("opening the store at {}", config.store.path.display()))?;
+        let store = if fingerprints {
+            store.keep_fingerprints()
+        } else {
+            store
+        };
         let metrics = Metrics::new();
         let api = ApiClient::new(&config.api, metrics.clone())?;
         let closed_poll = Arc::new(AtomicU64::new(store.last_poll()?));

@@ -80,7 +80,7 @@ pub async fn run_once(
     shutdown: CancellationToken,
     drain: Duration,
 ) -> anyhow::Result<OnceReport> {
-    let app = App::build(config)?;
+    let app = App::build_for_one_poll(config)?;
     let stop_delivery = CancellationToken::new();
     let workers = app.spawn_workers(&stop_delivery);
     let orgs = app.poll_once(&shutdown).await;

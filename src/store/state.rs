@@ -1,10 +1,13 @@
 //! Conversation snapshots, per-org state, and the atomic page commit.
 
+use super::fingerprints::OrgPrints;
 use super::{corrupt, pair_key, prefix, transact, OutboxEntry, Result, Store, StoreError};
 use crate::diff::Stored;
 use crate::event::Conversation;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::collections::HashSet;
 
 /// What the poller remembers about an org between polls.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -31,15 +34,24 @@ impl Encoded {
     /// Whether `conversation` is exactly what is stored (the steady-state fast path: nothing to
     /// decode, diff or write).
     pub fn same_as(&self, conversation: &Conversation) -> bool {
-        self.0
-            .get(8..)
-            .is_some_and(|json| json == &*conversation.to_bytes())
+        self.0.len() >= 8 && snapshot_json(&self.0) == &*conversation.to_bytes()
     }
 
     /// The stored snapshot.
     pub fn decode(&self) -> Result<Stored> {
         decode_stored(&self.0)
     }
+}
+
+/// How a received conversation stands against the store.
+#[derive(Debug, Clone)]
+pub enum Previous {
+    /// Stored exactly as received (the same JSON text): nothing to decode, diff or write.
+    Same,
+    /// Stored, as other text: decode it and diff.
+    Differs(Encoded),
+    /// Never stored.
+    Absent,
 }
 
 /// Everything one page changes, written in one atomic step.
@@ -54,17 +66,44 @@ pub struct PageCommit {
 }
 
 impl Store {
-    /// The stored snapshot of each of `ids` in `org`, in the same order, still encoded.
-    pub fn previous(&self, org: &str, ids: &[&str]) -> Result<Vec<Option<Encoded>>> {
-        self.counters.read(ids.len());
-        ids.iter()
-            .map(|id| {
-                Ok(self
-                    .conversations
-                    .get(pair_key(org, id.as_bytes()))?
-                    .map(Encoded))
-            })
-            .collect()
+    /// How each conversation of a page stands against its stored snapshot, in page order. With
+    /// fingerprints kept, a conversation stored exactly as received is answered from memory;
+    /// the others are read from the store (and an exact match is remembered).
+    pub fn previous(&self, org: &str, page: &[&Conversation]) -> Result<Vec<Previous>> {
+        let Some(fingerprints) = &self.fingerprints else {
+            return page.iter().map(|c| self.read_previous(org, c)).collect();
+        };
+        let prints: Vec<u64> = page
+            .iter()
+            .map(|c| fingerprints.of(&c.to_bytes()))
+            .collect();
+        let org_prints = fingerprints.org(org);
+        let mut known = org_prints.lock();
+        // Looked up in one pass of their own, so the set's cache misses overlap.
+        let hits: Vec<bool> = prints.iter().map(|p| known.contains(p)).collect();
+        let mut answers = Vec::with_capacity(page.len());
+        for ((conversation, print), hit) in page.iter().zip(prints).zip(hits) {
+            let previous = if hit {
+                Previous::Same
+            } else {
+                self.read_previous(org, conversation)?
+            };
+            if !hit && matches!(previous, Previous::Same) {
+                known.insert(print);
+            }
+            answers.push(previous);
+        }
+        Ok(answers)
+    }
+
+    fn read_previous(&self, org: &str, conversation: &Conversation) -> Result<Previous> {
+        self.counters.read(1);
+        let key = pair_key(org, conversation.id().as_bytes());
+        Ok(match self.conversations.get(key)?.map(Encoded) {
+            None => Previous::Absent,
+            Some(stored) if stored.same_as(conversation) => Previous::Same,
+            Some(stored) => Previous::Differs(stored),
+        })
     }
 
     /// Every stored conversation of `org`.
@@ -87,16 +126,20 @@ impl Store {
         if commit.writes.is_empty() && commit.deletes.is_empty() && commit.outbox.is_empty() {
             return Ok(());
         }
-        let writes: Vec<(Vec<u8>, Vec<u8>)> = commit
-            .writes
-            .iter()
-            .map(|s| {
-                (
-                    pair_key(org, s.conversation.id().as_bytes()),
-                    encode_stored(s),
-                )
-            })
-            .collect();
+        let keys = self.encode_commit(org, commit)?;
+        let org_prints = self.fingerprints.as_ref().map(|f| f.org(org));
+        let mut known = org_prints.as_deref().map(OrgPrints::lock);
+        let (result, replaced) = self.apply(&keys);
+        if let (Some(fingerprints), Some(known)) = (&self.fingerprints, known.as_mut()) {
+            let replaced = replaced.iter().map(|old| snapshot_json(old));
+            let written = keys.writes.iter().map(|(_, new)| snapshot_json(new));
+            fingerprints.follow(known, result.is_ok(), replaced, written);
+        }
+        result
+    }
+
+    fn encode_commit(&self, org: &str, commit: &PageCommit) -> Result<Keys> {
+        let writes = encode_writes(org, &commit.writes);
         let deletes: Vec<Vec<u8>> = commit
             .deletes
             .iter()
@@ -113,22 +156,37 @@ impl Store {
             .sum();
         self.counters.wrote(writes.len() + entries.len(), bytes);
         self.counters.removed(deletes.len());
-        transact(
+        Ok(Keys {
+            writes,
+            deletes,
+            entries,
+        })
+    }
+
+    /// Applies the keys in one transaction; returns its result and the snapshots it replaced or
+    /// deleted.
+    fn apply(&self, keys: &Keys) -> (Result<()>, Vec<sled::IVec>) {
+        let replaced = RefCell::new(Vec::new());
+        let result = transact(
             &self.conversations,
             &self.outbox,
             |conversations, outbox| {
-                for (key, value) in &writes {
-                    conversations.insert(key.as_slice(), value.as_slice())?;
+                // A transaction may run more than once (on a conflict): only the last run counts.
+                let mut replaced = replaced.borrow_mut();
+                replaced.clear();
+                for (key, value) in &keys.writes {
+                    replaced.extend(conversations.insert(key.as_slice(), value.as_slice())?);
                 }
-                for key in &deletes {
-                    conversations.remove(key.as_slice())?;
+                for key in &keys.deletes {
+                    replaced.extend(conversations.remove(key.as_slice())?);
                 }
-                for (key, value) in &entries {
+                for (key, value) in &keys.entries {
                     outbox.insert(key.as_slice(), value.as_slice())?;
                 }
                 Ok(())
             },
-        )
+        );
+        (result, replaced.into_inner())
     }
 
     /// The org's state; the default for an org never polled.
@@ -155,6 +213,37 @@ impl Store {
             .map(|k| Ok(String::from_utf8_lossy(&k?).into_owned()))
             .collect()
     }
+}
+
+/// A commit as sled keys and values.
+struct Keys {
+    writes: Vec<(Vec<u8>, Vec<u8>)>,
+    deletes: Vec<Vec<u8>>,
+    entries: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// Keys and encoded snapshots; when a key is written twice, only the last write is kept (the
+/// transaction would keep only it too, and the fingerprints must follow what is stored).
+fn encode_writes(org: &str, writes: &[Stored]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut seen = HashSet::new();
+    let mut encoded: Vec<(Vec<u8>, Vec<u8>)> = writes
+        .iter()
+        .rev()
+        .filter(|s| seen.insert(s.conversation.id()))
+        .map(|s| {
+            (
+                pair_key(org, s.conversation.id().as_bytes()),
+                encode_stored(s),
+            )
+        })
+        .collect();
+    encoded.reverse();
+    encoded
+}
+
+/// The JSON text of an encoded snapshot (after its 8-byte revision).
+fn snapshot_json(encoded: &[u8]) -> &[u8] {
+    encoded.get(8..).unwrap_or_default()
 }
 
 fn encode_stored(stored: &Stored) -> Vec<u8> {

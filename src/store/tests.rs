@@ -41,15 +41,21 @@ fn a_page_commit_writes_state_and_outbox_together_and_survives_reopening() {
         futures::executor::block_on(store.flush()).unwrap();
     }
     let store = Store::open(dir.path(), 8).unwrap();
-    let previous = store.previous("o", &["c1", "c2"]).unwrap();
-    let stored = previous[0].as_ref().unwrap();
-    assert_eq!(stored.decode().unwrap().conversation.id(), "c1");
+    let previous = store
+        .previous(
+            "o",
+            &[&conv("c1", false), &conv("c1", true), &conv("c2", false)],
+        )
+        .unwrap();
     assert!(
-        stored.same_as(&conv("c1", false)),
+        matches!(previous[0], Previous::Same),
         "the fast path sees an unchanged snapshot"
     );
-    assert!(!stored.same_as(&conv("c1", true)));
-    assert!(previous[1].is_none());
+    let Previous::Differs(stored) = &previous[1] else {
+        panic!("a changed conversation differs: {previous:?}");
+    };
+    assert_eq!(stored.decode().unwrap().conversation, conv("c1", false));
+    assert!(matches!(previous[2], Previous::Absent));
     assert_eq!(store.outbox_depth("hook"), 1);
     assert_eq!(store.count_stored("o"), 1);
     assert_eq!(store.count_stored("other"), 0);
@@ -143,4 +149,136 @@ fn a_store_from_another_format_version_is_refused_with_a_clear_message() {
             .contains("format version 99; this build reads version 1"),
         "{error}"
     );
+}
+
+mod fingerprints {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    fn stored(c: &Conversation) -> Stored {
+        Stored {
+            revision: 0,
+            conversation: c.clone(),
+        }
+    }
+
+    fn write(store: &Store, conversations: &[Conversation]) {
+        let commit = PageCommit {
+            writes: conversations.iter().map(stored).collect(),
+            ..PageCommit::default()
+        };
+        store.commit_page("o", &commit).unwrap();
+    }
+
+    fn kind(previous: &Previous) -> &'static str {
+        match previous {
+            Previous::Same => "same",
+            Previous::Differs(_) => "differs",
+            Previous::Absent => "absent",
+        }
+    }
+
+    #[test]
+    fn an_unchanged_conversation_is_answered_without_a_store_read_once_learned() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 8).unwrap().keep_fingerprints();
+        write(&store, &[conv("c1", false), conv("c2", false)]);
+        let reads = store.stats().reads;
+        let (c1, c2) = (conv("c1", false), conv("c2", false));
+        let page = [&c1, &c2];
+        let previous = store.previous("o", &page).unwrap();
+        assert!(previous.iter().all(|p| matches!(p, Previous::Same)));
+        assert_eq!(store.stats().reads, reads, "written snapshots are known");
+        assert_eq!(store.fingerprint_count(), 2);
+
+        store.forget_fingerprints();
+        store.previous("o", &page).unwrap();
+        assert_eq!(store.stats().reads, reads + 2, "forgotten: read again");
+        store.previous("o", &page).unwrap();
+        assert_eq!(store.stats().reads, reads + 2, "and learned from the reads");
+    }
+
+    #[test]
+    fn a_conversation_that_changes_back_is_still_seen_as_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 8).unwrap().keep_fingerprints();
+        write(&store, &[conv("c1", false)]);
+        write(&store, &[conv("c1", true)]);
+        let previous = store.previous("o", &[&conv("c1", false)]).unwrap();
+        assert_eq!(
+            kind(&previous[0]),
+            "differs",
+            "the old text is no longer stored"
+        );
+        store
+            .commit_page(
+                "o",
+                &PageCommit {
+                    deletes: vec!["c1".into()],
+                    ..PageCommit::default()
+                },
+            )
+            .unwrap();
+        let previous = store.previous("o", &[&conv("c1", true)]).unwrap();
+        assert_eq!(kind(&previous[0]), "absent", "deleted");
+        assert_eq!(store.fingerprint_count(), 0);
+    }
+
+    #[test]
+    fn a_conversation_written_twice_in_one_commit_keeps_the_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 8).unwrap().keep_fingerprints();
+        write(&store, &[conv("c1", false), conv("c1", true)]);
+        let previous = store
+            .previous("o", &[&conv("c1", false), &conv("c1", true)])
+            .unwrap();
+        assert_eq!(kind(&previous[0]), "differs");
+        assert_eq!(kind(&previous[1]), "same");
+        assert_eq!(store.fingerprint_count(), 1);
+    }
+
+    fn variant(id: u8, version: u8) -> Conversation {
+        Conversation::from_value(json!({"conversation_id": format!("c{id}"), "v": version}))
+            .unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// Whatever sequence of writes and deletions, the store with fingerprints answers every
+        /// question exactly as the plain store contents say it should.
+        #[test]
+        fn fingerprints_never_answer_differently_from_the_store(
+            ops in proptest::collection::vec((0u8..4, proptest::option::of(0u8..3)), 1..30)
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(dir.path(), 8).unwrap().keep_fingerprints();
+            let mut model: HashMap<u8, u8> = HashMap::new();
+            for (id, op) in ops {
+                let commit = match op {
+                    Some(version) => {
+                        model.insert(id, version);
+                        PageCommit { writes: vec![stored(&variant(id, version))], ..PageCommit::default() }
+                    }
+                    None => {
+                        model.remove(&id);
+                        PageCommit { deletes: vec![format!("c{id}")], ..PageCommit::default() }
+                    }
+                };
+                store.commit_page("o", &commit).unwrap();
+                let page: Vec<Conversation> =
+                    (0..4).flat_map(|id| (0..3).map(move |v| variant(id, v))).collect();
+                let answers = store.previous("o", &page.iter().collect::<Vec<_>>()).unwrap();
+                for (i, answer) in answers.iter().enumerate() {
+                    let (id, version) = ((i / 3) as u8, (i % 3) as u8);
+                    let expected = match model.get(&id) {
+                        Some(v) if *v == version => "same",
+                        Some(_) => "differs",
+                        None => "absent",
+                    };
+                    prop_assert_eq!(kind(answer), expected, "c{} v{}", id, version);
+                }
+            }
+        }
+    }
 }

@@ -5,6 +5,7 @@ mod config_cli;
 mod crash;
 mod delivery;
 mod email;
+mod gathering;
 mod operations;
 mod pipeline;
 mod sink_faults;

@@ -1,0 +1,193 @@
+//! One poll of one org: list every page in order, diff each page against the store, and commit
+//! the new state with its outbox entries in atomic steps of one or more pages. [`poll_page`] is
+//! the unit of work; [`poll_org`] is the listing around it; [`poll_all`] lists orgs side by side.
+//!
+//! A page that cannot be had or understood ends the listing and changes nothing; the pages before
+//! it are committed (what they showed was real). `conversation.removed` needs a complete listing.
+
+mod page;
+mod removals;
+mod staged;
+
+pub use page::{poll_page, Listing, OrgReport, PageOutcome};
+
+use crate::api::ApiClient;
+use crate::config::{Filter, InitialMode, OrgConfig};
+use crate::event::Event;
+use crate::metrics::Metrics;
+use crate::store::{OrgState, OutboxEntry, PageCommit, Store};
+use chrono::Utc;
+use futures::StreamExt;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+/// A sink as the poller sees it: which events it wants, and how to wake its worker.
+#[derive(Clone)]
+pub struct Route {
+    /// The sink's name.
+    pub sink: String,
+    /// Its filter; `None` takes everything.
+    pub filter: Option<Filter>,
+    /// Wakes its dispatcher worker.
+    pub wake: Arc<Notify>,
+}
+
+/// What polling needs.
+#[derive(Clone)]
+pub struct PollContext {
+    /// State and outbox.
+    pub store: Store,
+    /// The HyperRep client.
+    pub api: ApiClient,
+    /// Every sink.
+    pub routes: Vec<Route>,
+    /// What a first listing does.
+    pub initial: InitialMode,
+    /// Whether complete listings report removals.
+    pub detect_removed: bool,
+    /// Orgs listed at once.
+    pub concurrency: usize,
+    /// The number of the poll in progress; outbox entries carry it.
+    pub poll: Arc<AtomicU64>,
+    /// Where polls, pages and events are counted.
+    pub metrics: Metrics,
+}
+
+/// One outbox entry per sink whose filter takes the event.
+fn route(ctx: &PollContext, event: Event) -> Vec<(String, OutboxEntry)> {
+    let (routes, poll) = (&ctx.routes, ctx.poll.load(Ordering::SeqCst));
+    let now = Utc::now();
+    routes
+        .iter()
+        .filter(|r| r.filter.as_ref().is_none_or(|f| f.matches(&event)))
+        .map(|route| {
+            let entry = OutboxEntry {
+                poll,
+                ..OutboxEntry::new(event.clone(), now)
+            };
+            (route.sink.clone(), entry)
+        })
+        .collect()
+}
+
+fn wake(routes: &[Route], commit: &PageCommit) {
+    for route in routes {
+        if commit.outbox.iter().any(|(sink, _)| *sink == route.sink) {
+            route.wake.notify_one();
+        }
+    }
+}
+
+fn hash_id(id: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    id.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Lists every page of `org`, then records the outcome in the org's state.
+pub async fn poll_org(ctx: &PollContext, org: &OrgConfig, cancel: &CancellationToken) -> OrgReport {
+    let span = tracing::info_span!("poll", org = %org.id);
+    async {
+        let report = match ctx.store.org_state(&org.id) {
+            Ok(state) => list_org(ctx, org, state, cancel).await,
+            Err(error) => OrgReport {
+                org_id: org.id.clone(),
+                error: Some(error.to_string()),
+                ..OrgReport::default()
+            },
+        };
+        log_report(&report);
+        report
+    }
+    .instrument(span)
+    .await
+}
+
+async fn list_org(
+    ctx: &PollContext,
+    org: &OrgConfig,
+    mut state: OrgState,
+    cancel: &CancellationToken,
+) -> OrgReport {
+    let emit = state.baseline_done || ctx.initial == InitialMode::Notify;
+    let mut listing = Listing::new(org, emit);
+    let outcome = loop {
+        match poll_page(ctx, &mut listing, cancel).await {
+            PageOutcome::More => continue,
+            other => break other,
+        }
+    };
+    let mut report = listing.report.clone();
+    report.complete = outcome == PageOutcome::Complete;
+    if report.complete && ctx.detect_removed && state.baseline_done {
+        match removals::removals(ctx, &listing, &state.missing) {
+            Ok(Some((removed, missing))) => {
+                report.events += removed;
+                state.missing = missing;
+            }
+            Ok(None) => {}
+            Err(error) => report.error = Some(format!("cannot record removals: {error}")),
+        }
+    }
+    if let PageOutcome::Incomplete(reason) = &outcome {
+        report.error = Some(reason.clone());
+    }
+    let now = Utc::now();
+    ctx.metrics.poll(&org.id, report.complete, now);
+    state.last_poll_at = Some(now);
+    state.last_error = report.error.clone();
+    if report.complete {
+        state.baseline_done = true;
+        state.last_complete_at = Some(now);
+    }
+    if let Err(error) = ctx.store.set_org_state(&org.id, &state) {
+        report
+            .error
+            .get_or_insert(format!("cannot record the org state: {error}"));
+    }
+    report
+}
+
+fn log_report(report: &OrgReport) {
+    let OrgReport {
+        pages,
+        conversations,
+        events,
+        skipped,
+        complete,
+        ..
+    } = report;
+    match &report.error {
+        Some(error) => {
+            tracing::warn!(%error, pages, conversations, events, skipped, "poll incomplete")
+        }
+        None if *events > 0 => tracing::info!(
+            pages,
+            conversations,
+            events,
+            skipped,
+            complete,
+            "poll found changes"
+        ),
+        None => tracing::debug!(pages, conversations, skipped, "poll found no changes"),
+    }
+}
+
+/// Polls every org, `ctx.concurrency` at a time; one org's failure does not touch the others.
+pub async fn poll_all(
+    ctx: &PollContext,
+    orgs: &[OrgConfig],
+    cancel: &CancellationToken,
+) -> Vec<OrgReport> {
+    // The futures are collected first: a stream whose type names a closure over borrowed orgs
+    // needs a higher-ranked lifetime that a spawned daemon cannot prove.
+    let polls: Vec<_> = orgs.iter().map(|org| poll_org(ctx, org, cancel)).collect();
+    futures::stream::iter(polls)
+        .buffer_unordered(ctx.concurrency.max(1))
+        .collect()
+        .await
+}

@@ -1,0 +1,265 @@
+//! One page of a listing: fetch it, diff it against what earlier pages staged and what the store
+//! holds, stage its changes, and commit what is staged when it is due or the listing ends.
+
+use super::staged::Staged;
+use super::{hash_id, route, wake, PollContext};
+use crate::api::{ApiError, Page};
+use crate::config::OrgConfig;
+use crate::diff::{diff_page, DiffContext, Stored};
+use crate::event::{Conversation, RecordError};
+use crate::store::{Previous, StoreError};
+use chrono::Utc;
+use std::collections::HashSet;
+use tokio_util::sync::CancellationToken;
+
+/// What one poll of one org did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrgReport {
+    /// The org id.
+    pub org_id: String,
+    /// Pages committed.
+    pub pages: usize,
+    /// Usable conversations seen.
+    pub conversations: usize,
+    /// Snapshots written (new or changed conversations only).
+    pub written: usize,
+    /// Events queued.
+    pub events: usize,
+    /// Records skipped as unusable.
+    pub skipped: usize,
+    /// Whether the listing reached its last page.
+    pub complete: bool,
+    /// Why it did not, when it did not.
+    pub error: Option<String>,
+}
+
+/// A listing in progress.
+pub struct Listing<'a> {
+    pub(super) org: &'a OrgConfig,
+    cursor: Option<String>,
+    cursors_seen: HashSet<String>,
+    pub(super) ids_seen: HashSet<u64>,
+    emit: bool,
+    pub(super) records_without_id: usize,
+    staged: Staged,
+    /// The running totals of what is committed.
+    pub report: OrgReport,
+}
+
+impl<'a> Listing<'a> {
+    /// A listing of `org` from its first page; `emit` is false while recording a baseline.
+    pub fn new(org: &'a OrgConfig, emit: bool) -> Self {
+        let report = OrgReport {
+            org_id: org.id.clone(),
+            ..OrgReport::default()
+        };
+        Listing {
+            org,
+            cursor: None,
+            cursors_seen: HashSet::new(),
+            ids_seen: HashSet::new(),
+            emit,
+            records_without_id: 0,
+            staged: Staged::default(),
+            report,
+        }
+    }
+}
+
+/// Where a listing stands after a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageOutcome {
+    /// There is a next page.
+    More,
+    /// That was the last page; everything the listing found is committed.
+    Complete,
+    /// The listing cannot go on; nothing from the failed page was recorded, and what the pages
+    /// before it found is committed.
+    Incomplete(String),
+}
+
+/// Fetches and diffs the listing's next page, stages its changes, and commits what is staged
+/// when enough has gathered or the listing ends here.
+pub async fn poll_page(
+    ctx: &PollContext,
+    listing: &mut Listing<'_>,
+    cancel: &CancellationToken,
+) -> PageOutcome {
+    let fetched = match fetch(ctx, listing, cancel).await {
+        Ok(fetched) => fetched,
+        Err(error) => return PageOutcome::Incomplete(format!("cannot record the pages: {error}")),
+    };
+    let outcome = match fetched {
+        Ok(page) => match stage_page(ctx, listing, &page.conversations, &page.skipped) {
+            Ok(()) => next_cursor(listing, page.has_more, page.next_cursor),
+            Err(error) => PageOutcome::Incomplete(format!("cannot read the store: {error}")),
+        },
+        Err(error) => PageOutcome::Incomplete(error.to_string()),
+    };
+    if outcome == PageOutcome::More && !listing.staged.is_due() {
+        return outcome;
+    }
+    match commit_staged(ctx, listing) {
+        Ok(()) => outcome,
+        Err(error) => PageOutcome::Incomplete(format!("cannot record the pages: {error}")),
+    }
+}
+
+/// Fetches the next page. What is staged is committed when its deadline passes during the wait,
+/// so a slow page does not hold back the changes found before it.
+async fn fetch(
+    ctx: &PollContext,
+    listing: &mut Listing<'_>,
+    cancel: &CancellationToken,
+) -> Result<Result<Page, ApiError>, StoreError> {
+    let (org, cursor) = (listing.org, listing.cursor.clone());
+    let fetch = ctx.api.list_page(&org.id, cursor.as_deref(), cancel);
+    tokio::pin!(fetch);
+    loop {
+        let Some(deadline) = listing.staged.deadline() else {
+            return Ok(fetch.await);
+        };
+        tokio::select! {
+            page = &mut fetch => return Ok(page),
+            _ = tokio::time::sleep_until(deadline) => commit_staged(ctx, listing)?,
+        }
+    }
+}
+
+/// Diffs a page against what is staged and stored, and stages what changed.
+fn stage_page(
+    ctx: &PollContext,
+    listing: &mut Listing<'_>,
+    page: &[Conversation],
+    skipped: &[RecordError],
+) -> Result<(), StoreError> {
+    note_skipped(ctx, listing, skipped);
+    let org = listing.org;
+    let (changed, previous, reencoded) = previous_of(ctx, listing, page)?;
+    let diff_ctx = DiffContext {
+        org_id: &org.id,
+        org_name: org.label(),
+        emit: listing.emit,
+        detected_at: Utc::now(),
+    };
+    let changes = diff_page(&diff_ctx, &changed, &previous);
+    // Re-encodings first: if a page lists a conversation twice, its diffed write comes last and wins.
+    for stored in reencoded.into_iter().chain(changes.writes) {
+        listing.staged.write(stored);
+    }
+    for event in changes.events {
+        let kind = event.kind;
+        listing.staged.queue(kind, route(ctx, event));
+    }
+    ctx.metrics.page(&org.id, page.len(), skipped.len());
+    if ctx.detect_removed {
+        // Only removal detection needs every id of the listing; without it, memory stays per page.
+        let ids = page.iter().map(|c| hash_id(c.id()));
+        listing.ids_seen.extend(ids);
+    }
+    let staged = &mut listing.staged;
+    staged.pages += 1;
+    staged.conversations += page.len();
+    staged.skipped += skipped.len();
+    Ok(())
+}
+
+fn note_skipped(ctx: &PollContext, listing: &mut Listing<'_>, skipped: &[RecordError]) {
+    for error in skipped {
+        tracing::warn!(%error, "skipped an unusable conversation record");
+        match error {
+            // The id is known, so the conversation was seen: it is not a removal.
+            RecordError::WrongType { id, .. } if ctx.detect_removed => {
+                listing.ids_seen.insert(hash_id(id));
+            }
+            RecordError::WrongType { .. } => {}
+            _ => listing.records_without_id += 1,
+        }
+    }
+}
+
+/// What each conversation differs from (`None`: new), for the conversations that differ at all,
+/// plus snapshots to store again with the same content in the encoding received.
+type Differing = (Vec<Conversation>, Vec<Option<Stored>>, Vec<Stored>);
+
+/// The page's conversations that differ from what an earlier page staged or, for the others,
+/// from what the store holds.
+fn previous_of(
+    ctx: &PollContext,
+    listing: &Listing<'_>,
+    page: &[Conversation],
+) -> Result<Differing, StoreError> {
+    let staged = &listing.staged;
+    let in_stage: Vec<Option<Option<&Stored>>> = page.iter().map(|c| staged.previous(c)).collect();
+    let unstaged: Vec<&Conversation> = page
+        .iter()
+        .zip(&in_stage)
+        .filter_map(|(c, s)| s.is_none().then_some(c))
+        .collect();
+    let mut stored = ctx.store.previous(&listing.org.id, &unstaged)?.into_iter();
+    let (mut changed, mut previous, mut reencoded) = (Vec::new(), Vec::new(), Vec::new());
+    for (conversation, staged) in page.iter().zip(in_stage) {
+        let before = match staged {
+            Some(None) => continue,
+            Some(Some(staged)) => Some(staged.clone()),
+            None => match stored.next().expect("one answer per unstaged conversation") {
+                Previous::Same => continue,
+                Previous::Absent => None,
+                Previous::Differs(encoded) => {
+                    let stored = encoded.decode()?;
+                    if stored.conversation == *conversation {
+                        // Same content, other encoding (another build, or upstream reformatted):
+                        // store it as received once, so the byte comparison holds from now on.
+                        let conversation = conversation.clone();
+                        reencoded.push(Stored {
+                            conversation,
+                            ..stored
+                        });
+                        continue;
+                    }
+                    Some(stored)
+                }
+            },
+        };
+        previous.push(before);
+        changed.push(conversation.clone());
+    }
+    Ok((changed, previous, reencoded))
+}
+
+/// Commits what is staged in one atomic step, wakes the sinks it queued for, and adds it to the
+/// report. On failure nothing of it is recorded (the next poll finds it again).
+fn commit_staged(ctx: &PollContext, listing: &mut Listing<'_>) -> Result<(), StoreError> {
+    let (pages, conversations, skipped) = (
+        listing.staged.pages,
+        listing.staged.conversations,
+        listing.staged.skipped,
+    );
+    let (commit, events) = listing.staged.take();
+    ctx.store.commit_page(&listing.org.id, &commit)?;
+    wake(&ctx.routes, &commit);
+    for kind in &events {
+        ctx.metrics.event(kind.as_str());
+    }
+    let report = &mut listing.report;
+    report.pages += pages;
+    report.conversations += conversations;
+    report.skipped += skipped;
+    report.events += events.len();
+    report.written += commit.writes.len();
+    Ok(())
+}
+
+fn next_cursor(listing: &mut Listing<'_>, has_more: bool, next: Option<String>) -> PageOutcome {
+    if !has_more {
+        return PageOutcome::Complete;
+    }
+    let Some(next) = next else {
+        return PageOutcome::Incomplete("upstream said has_more but gave no next_cursor".into());
+    };
+    if !listing.cursors_seen.insert(next.clone()) {
+        return PageOutcome::Incomplete("upstream repeated a cursor (a pagination loop)".into());
+    }
+    listing.cursor = Some(next);
+    PageOutcome::More
+}

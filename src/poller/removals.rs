@@ -1,0 +1,70 @@
+//! Removals: after a complete listing, the stored conversations it lacked.
+
+use super::{hash_id, route, wake, Listing, PollContext};
+use crate::diff::{removed_event, DiffContext};
+use crate::event::EventType;
+use crate::store::{PageCommit, StoreError};
+use chrono::Utc;
+use std::collections::HashSet;
+
+/// After a complete listing: the stored conversations it lacked. Those the previous complete
+/// listing lacked too are gone upstream: they are announced and forgotten. The others are only
+/// remembered as missing, because one listing cannot tell a removal from a glitch (a short or empty
+/// page with the pagination intact). Returns (announced, still missing), or `None` when this
+/// listing cannot judge removals at all: it had a record without an id (that may have been one of
+/// them), or it was empty (an org does not lose every conversation at once).
+pub(super) fn removals(
+    ctx: &PollContext,
+    listing: &Listing<'_>,
+    suspected: &[String],
+) -> Result<Option<(usize, Vec<String>)>, StoreError> {
+    if listing.records_without_id > 0 || listing.ids_seen.is_empty() {
+        tracing::warn!(
+            records_without_id = listing.records_without_id,
+            "not judging removals from this listing"
+        );
+        return Ok(None);
+    }
+    let org = listing.org;
+    let suspected: HashSet<&str> = suspected.iter().map(String::as_str).collect();
+    let (mut confirmed, mut missing) = (Vec::new(), Vec::new());
+    for stored in ctx.store.stored(&org.id) {
+        let stored = stored?;
+        if listing
+            .ids_seen
+            .contains(&hash_id(stored.conversation.id()))
+        {
+            continue;
+        }
+        if suspected.contains(stored.conversation.id()) {
+            confirmed.push(stored);
+        } else {
+            missing.push(stored.conversation.id().to_string());
+        }
+    }
+    let diff_ctx = DiffContext {
+        org_id: &org.id,
+        org_name: org.label(),
+        emit: true,
+        detected_at: Utc::now(),
+    };
+    for batch in confirmed.chunks(100) {
+        let commit = PageCommit {
+            outbox: batch
+                .iter()
+                .flat_map(|s| route(ctx, removed_event(&diff_ctx, s)))
+                .collect(),
+            writes: Vec::new(),
+            deletes: batch
+                .iter()
+                .map(|s| s.conversation.id().to_string())
+                .collect(),
+        };
+        ctx.store.commit_page(&org.id, &commit)?;
+        wake(&ctx.routes, &commit);
+        for _ in batch {
+            ctx.metrics.event(EventType::Removed.as_str());
+        }
+    }
+    Ok(Some((confirmed.len(), missing)))
+}

@@ -1,0 +1,153 @@
+//! What the pages of a listing changed, gathered until it is committed in one atomic step.
+//!
+//! sled turns every atomic step into log writes of its own (it rolls its I/O buffer before and
+//! after each batch), about 0.3 ms of CPU each on the benchmark machine. Committing every page
+//! with a change made a steady poll with scattered changes (0.5 % of 100,000) cost 1.6x a bare
+//! listing; gathering pages and committing them together makes it one step per [`MAX_WAIT`] of
+//! listing, or per [`LIMIT`] keys. A crash before the commit loses nothing: none of it was sent,
+//! and the next poll finds the same changes again, under the same event ids.
+
+use crate::diff::Stored;
+use crate::event::{Conversation, EventType};
+use crate::store::{OutboxEntry, PageCommit};
+use foldhash::fast::RandomState;
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Keys (snapshots and outbox entries) after which the gathered pages are committed: bounds the
+/// memory a first listing of a large org holds (about 1,000 snapshots, under 2 MB).
+pub const LIMIT: usize = 1_000;
+
+/// How long a change may wait for the pages after it before it is committed (and its sinks
+/// woken): the delay that gathering may add to a notification. Short, because batching pays off
+/// only when pages come fast (at 0.7 ms a page, 20 ms gathers about 30 of them).
+pub const MAX_WAIT: Duration = Duration::from_millis(20);
+
+/// Pages diffed and not yet committed.
+#[derive(Debug, Default)]
+pub struct Staged {
+    commit: PageCommit,
+    by_id: HashMap<String, usize, RandomState>,
+    events: Vec<EventType>,
+    since: Option<Instant>,
+    /// Pages gathered.
+    pub pages: usize,
+    /// Usable conversations on them.
+    pub conversations: usize,
+    /// Records skipped on them.
+    pub skipped: usize,
+}
+
+impl Staged {
+    /// The latest snapshot staged for `id`, if a page of this listing changed it.
+    pub fn get(&self, id: &str) -> Option<&Stored> {
+        self.by_id.get(id).map(|&i| &self.commit.writes[i])
+    }
+
+    /// Adds a snapshot to write; a later one for the same conversation replaces it.
+    pub fn write(&mut self, stored: Stored) {
+        self.since.get_or_insert_with(Instant::now);
+        match self.by_id.get(stored.conversation.id()) {
+            Some(&i) => self.commit.writes[i] = stored,
+            None => {
+                let id = stored.conversation.id().to_string();
+                self.by_id.insert(id, self.commit.writes.len());
+                self.commit.writes.push(stored);
+            }
+        }
+    }
+
+    /// Adds an event's outbox entries (one per sink that takes it).
+    pub fn queue(&mut self, kind: EventType, entries: Vec<(String, OutboxEntry)>) {
+        self.since.get_or_insert_with(Instant::now);
+        self.events.push(kind);
+        self.commit.outbox.extend(entries);
+    }
+
+    /// Whether it is time to commit: enough keys, or a change has waited long enough.
+    pub fn is_due(&self) -> bool {
+        self.commit.writes.len() + self.commit.outbox.len() >= LIMIT
+            || self.deadline().is_some_and(|t| t <= Instant::now())
+    }
+
+    /// When the oldest change will have waited [`MAX_WAIT`]; `None` while nothing is gathered.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.since.map(|since| since + MAX_WAIT)
+    }
+
+    /// Empties it, returning what to commit and the kinds of the events in it.
+    pub fn take(&mut self) -> (PageCommit, Vec<EventType>) {
+        let taken = std::mem::take(self);
+        (taken.commit, taken.events)
+    }
+
+    /// How the page's conversations stand against what earlier pages staged: `Some(None)` when a
+    /// staged snapshot is exactly this record, `Some(Some(stored))` when one differs, `None`
+    /// when none is staged (the store knows).
+    pub fn previous(&self, conversation: &Conversation) -> Option<Option<&Stored>> {
+        let staged = self.get(conversation.id())?;
+        Some((staged.conversation.to_bytes() != conversation.to_bytes()).then_some(staged))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn stored(id: &str, read: bool) -> Stored {
+        Stored {
+            revision: 1,
+            conversation: Conversation::from_value(json!({"conversation_id": id, "is_read": read}))
+                .unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_conversation_staged_twice_is_written_once_with_its_latest_snapshot() {
+        let mut staged = Staged::default();
+        staged.write(stored("c1", false));
+        staged.write(stored("c2", false));
+        staged.write(stored("c1", true));
+        let (commit, _) = staged.take();
+        assert_eq!(commit.writes.len(), 2);
+        assert_eq!(commit.writes[0], stored("c1", true));
+        assert!(staged.get("c1").is_none(), "taken: empty again");
+        assert!(staged.take().0.writes.is_empty());
+    }
+
+    #[test]
+    fn a_staged_snapshot_answers_for_the_conversation_before_the_store_does() {
+        let mut staged = Staged::default();
+        staged.write(stored("c1", false));
+        let same = stored("c1", false).conversation;
+        let changed = stored("c1", true).conversation;
+        assert_eq!(staged.previous(&same), Some(None));
+        assert_eq!(staged.previous(&changed), Some(Some(&stored("c1", false))));
+        assert_eq!(staged.previous(&stored("c2", false).conversation), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn it_is_due_at_the_key_limit_and_not_before() {
+        let mut staged = Staged::default();
+        assert!(!staged.is_due(), "nothing gathered, nothing to commit");
+        for i in 0..LIMIT - 1 {
+            staged.write(stored(&format!("c{i}"), false));
+        }
+        assert!(!staged.is_due());
+        staged.write(stored("last", false));
+        assert!(staged.is_due());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_change_is_due_once_it_has_waited_the_longest_wait() {
+        let mut staged = Staged::default();
+        assert_eq!(staged.deadline(), None);
+        staged.write(stored("c1", false));
+        assert!(!staged.is_due());
+        assert_eq!(staged.deadline(), Some(Instant::now() + MAX_WAIT));
+        tokio::time::advance(MAX_WAIT).await;
+        assert!(staged.is_due());
+    }
+}

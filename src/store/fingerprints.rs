@@ -1,0 +1,120 @@
+//! Fingerprints of the stored snapshots, in memory: the steady-state fast path.
+//!
+//! A fingerprint is a 64-bit hash (XXH3, seeded per process) of a snapshot's JSON text as stored.
+//! A received record whose fingerprint is in its org's set is exactly what the store holds, so
+//! it costs no store read. The set is a cache of the store, never a source of truth: it starts
+//! empty, learns a fingerprint when a read finds the stored text equal to the received one, and
+//! follows every commit (the replaced and deleted snapshots' fingerprints leave it, the written
+//! ones join it). Anything not in it is read from the store as before, so a cold or incomplete
+//! set costs speed, never correctness.
+//!
+//! Each org's set has its own lock, held across a page's reads and learning and across a commit's
+//! update, so what it holds always matches what the store holds.
+
+use foldhash::fast::RandomState;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// A set of fingerprints.
+pub type Set = HashSet<u64, RandomState>;
+
+/// Every org's fingerprints.
+#[derive(Debug)]
+pub struct Fingerprints {
+    seed: u64,
+    orgs: Mutex<HashMap<String, Arc<OrgPrints>>>,
+}
+
+impl Fingerprints {
+    /// An empty set with a fresh seed (so a record cannot be crafted to collide on purpose).
+    pub fn new() -> Fingerprints {
+        Fingerprints {
+            seed: rand::random(),
+            orgs: Mutex::default(),
+        }
+    }
+
+    /// The fingerprint of a snapshot's JSON text.
+    pub fn of(&self, json: &[u8]) -> u64 {
+        xxhash_rust::xxh3::xxh3_64_with_seed(json, self.seed)
+    }
+
+    /// The org's set; the caller holds [`OrgPrints::lock`] while it reads or writes the store.
+    pub fn org(&self, org: &str) -> Arc<OrgPrints> {
+        let mut orgs = self.orgs.lock().unwrap_or_else(PoisonError::into_inner);
+        match orgs.get(org) {
+            Some(prints) => prints.clone(),
+            None => orgs.entry(org.to_string()).or_default().clone(),
+        }
+    }
+
+    /// Follows a commit in the org's set `known` (locked across the commit): the snapshots it
+    /// replaced or deleted leave, the ones it wrote join. After a failed commit, what the store
+    /// holds is not certain: the set is emptied and learned again from reads.
+    pub fn follow<'a>(
+        &self,
+        known: &mut Set,
+        committed: bool,
+        replaced: impl IntoIterator<Item = &'a [u8]>,
+        written: impl IntoIterator<Item = &'a [u8]>,
+    ) {
+        if !committed {
+            known.clear();
+            return;
+        }
+        for old in replaced {
+            known.remove(&self.of(old));
+        }
+        for new in written {
+            known.insert(self.of(new));
+        }
+    }
+
+    /// How many fingerprints are held, over every org.
+    pub fn len(&self) -> usize {
+        self.every_org()
+            .iter()
+            .map(|prints| prints.lock().len())
+            .sum()
+    }
+
+    /// Forgets every org's fingerprints.
+    pub fn clear(&self) {
+        for prints in self.every_org() {
+            prints.lock().clear();
+        }
+    }
+
+    fn every_org(&self) -> Vec<Arc<OrgPrints>> {
+        let orgs = self.orgs.lock().unwrap_or_else(PoisonError::into_inner);
+        orgs.values().cloned().collect()
+    }
+
+    /// Whether none are held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Default for Fingerprints {
+    fn default() -> Self {
+        Fingerprints::new()
+    }
+}
+
+/// One org's fingerprints.
+#[derive(Debug, Default)]
+pub struct OrgPrints(Mutex<Set>);
+
+impl OrgPrints {
+    /// The set, locked. If a thread panicked while holding it, the set may no longer match the
+    /// store (a commit landed, its update did not): it is emptied, so it is learned again.
+    pub fn lock(&self) -> MutexGuard<'_, Set> {
+        self.0.lock().unwrap_or_else(|poisoned| {
+            self.0.clear_poison();
+            let mut set = poisoned.into_inner();
+            set.clear();
+            set
+        })
+    }
+}
