@@ -7,6 +7,7 @@ mod deliver;
 mod measure;
 mod process;
 mod scan;
+mod store;
 
 use hyperrep_notifier::config::{load_str, Config};
 use hyperrep_notifier::simulator::{SimConfig, Simulator};
@@ -116,12 +117,12 @@ fn main() {
     let bench = Bench::new();
     let mut rows: Vec<Row> = Vec::new();
     if run("scan") {
-        rows.extend(scan::scan(&bench, 1, 100_000, None));
-        rows.extend(scan::scan(&bench, 100, 1_000, None));
-        rows.extend(scan::scan(&bench, 1, 100_000, Some(256)));
+        rows.extend(scan::scan(&bench, 1, 100_000, scan::Prints::Warm));
+        rows.extend(scan::scan(&bench, 100, 1_000, scan::Prints::Warm));
+        rows.extend(scan::scan(&bench, 1, 100_000, scan::Prints::Cold));
     }
     if run("store") {
-        rows.extend(scan::store(&bench));
+        rows.extend(store::store(&bench));
     }
     if run("deliver") {
         rows.extend(deliver::deliver(&bench));

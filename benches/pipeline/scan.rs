@@ -1,6 +1,5 @@
 //! scan: a steady-state poll (0.5 % changed) against a bare listing of the same pages (same
-//! client, same parsing, no diff, no store). store: what a poll writes for 0 %, 0.5 % and 50 %
-//! changed.
+//! client, same parsing, no diff, no store), measured in pairs, one right after the other.
 
 use crate::measure::{measure, median, Row, Sample};
 use crate::{change, Bench, Lcg, IDLE_SINK};
@@ -9,6 +8,10 @@ use hyperrep_notifier::metrics::Metrics;
 use hyperrep_notifier::simulator::Simulator;
 use hyperrep_notifier::App;
 use tokio_util::sync::CancellationToken;
+
+/// Pairs measured per case; the figures are medians (ratios: the median of the pairs' ratios,
+/// so a slow moment of the machine weighs on both sides of one pair only).
+const PAIRS: usize = 11;
 
 /// Every page of every org, one org after the other, parsed and dropped.
 async fn bare_listing(client: &ApiClient, sim: &Simulator) -> usize {
@@ -30,161 +33,110 @@ async fn bare_listing(client: &ApiClient, sim: &Simulator) -> usize {
     seen
 }
 
-/// `cache_mb`: sled's cache when not the default (32 MiB).
-pub fn scan(bench: &Bench, orgs: usize, per_org: usize, cache_mb: Option<u64>) -> Vec<Row> {
+/// How a poll finds the fingerprints of what the store holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Prints {
+    /// The steady state of a running daemon: learned by the polls before.
+    Warm,
+    /// The first poll after a start, and every `run --once`: each conversation is read.
+    Cold,
+}
+
+/// Polls of `orgs` x `per_org` conversations, 0.5 % changed before each, paired with bare
+/// listings of the same pages.
+pub fn scan(bench: &Bench, orgs: usize, per_org: usize, prints: Prints) -> Vec<Row> {
     let sim = bench.simulator(orgs, per_org);
-    let name = format!("scan-{orgs}-{}", cache_mb.unwrap_or(0));
+    let cold = prints == Prints::Cold;
+    let name = format!("scan-{orgs}-{}", if cold { "cold" } else { "warm" });
     let extra = format!("[poll]\nconcurrency = 4\n{IDLE_SINK}");
-    let mut config = bench.config(&sim, &name, &extra);
-    if let Some(cache_mb) = cache_mb {
-        config.store.cache_mb = cache_mb;
-    }
+    let config = bench.config(&sim, &name, &extra);
     let client = ApiClient::new(&config.api, Metrics::new()).unwrap();
     let app = App::build(config).unwrap();
     let cancel = CancellationToken::new();
     bench.rt.block_on(app.poll_once(&cancel));
-    let (mut ours, mut bare, mut rng) = (Vec::new(), Vec::new(), Lcg(7));
-    for _ in 0..3 {
+    let (mut pairs, mut rng) = (Vec::new(), Lcg(7));
+    for _ in 0..PAIRS {
         change(&sim, 0.005, &mut rng);
-        let (reports, sample) = measure(|| bench.rt.block_on(app.poll_once(&cancel)));
+        if cold {
+            app.store.forget_fingerprints();
+        }
+        let (reports, ours) = measure(|| bench.rt.block_on(app.poll_once(&cancel)));
         assert!(reports.iter().all(|r| r.complete), "{reports:?}");
-        ours.push(sample);
-        bare.push(measure(|| bench.rt.block_on(bare_listing(&client, &sim))).1);
+        let (_, bare) = measure(|| bench.rt.block_on(bare_listing(&client, &sim)));
+        pairs.push((ours, bare));
     }
-    let cache = cache_mb.map_or(String::new(), |mb| format!(", cache {mb} MiB"));
-    rows(
-        &format!("{} conv, {orgs} org(s){cache}", orgs * per_org),
+    let first = if cold { ", first poll" } else { "" };
+    let case = format!("{} conv, {orgs} org(s){first}", orgs * per_org);
+    Figures {
+        case,
         orgs,
-        orgs * per_org,
-        median(ours),
-        median(bare),
-    )
-}
-
-fn rows(case: &str, orgs: usize, total: usize, ours: Sample, bare: Sample) -> Vec<Row> {
-    let per_second = |s: std::time::Duration| total as f64 / s.as_secs_f64();
-    let mut rows = vec![
-        Row::new("scan", case, "poll wall", ours.wall.as_secs_f64(), "s"),
-        Row::new(
-            "scan",
-            case,
-            "bare listing wall",
-            bare.wall.as_secs_f64(),
-            "s",
-        ),
-        Row::new(
-            "scan",
-            case,
-            "conversations/s (wall)",
-            per_second(ours.wall),
-            "conv/s",
-        ),
-        Row::new(
-            "scan",
-            case,
-            "conversations per CPU-second",
-            per_second(ours.cpu),
-            "conv/s",
-        )
-        .target(false, 100_000.0),
-    ];
-    if orgs == 1 {
-        rows.push(
-            Row::new(
-                "scan",
-                case,
-                "wall / bare listing",
-                ours.wall.as_secs_f64() / bare.wall.as_secs_f64(),
-                "x",
-            )
-            .target(true, 1.3),
-        );
-        rows.push(
-            Row::new(
-                "scan",
-                case,
-                "CPU / bare listing",
-                ours.cpu.as_secs_f64() / bare.cpu.as_secs_f64(),
-                "x",
-            )
-            .target(true, 1.3),
-        );
-    } else {
-        let ratio = ours.wall.as_secs_f64() / bare.wall.as_secs_f64();
-        rows.push(
-            Row::new(
-                "scan",
-                case,
-                "wall (concurrency 4) / sequential bare",
-                ratio,
-                "x",
-            )
-            .target(true, 1.0),
-        );
+        total: orgs * per_org,
+        targeted: !cold,
     }
-    rows
+    .rows(&pairs)
 }
 
-pub fn store(bench: &Bench) -> Vec<Row> {
-    let sim = bench.simulator(1, 20_000);
-    let app = App::build(bench.config(&sim, "store", IDLE_SINK)).unwrap();
-    let cancel = CancellationToken::new();
-    bench.rt.block_on(app.poll_once(&cancel));
-    let (mut rows, mut rng) = (Vec::new(), Lcg(11));
-    for (label, fraction) in [
-        ("0% changed", 0.0),
-        ("0.5% changed", 0.005),
-        ("50% changed", 0.5),
-    ] {
-        let changed = change(&sim, fraction, &mut rng);
-        let before = app.store.stats();
-        let reports = bench.rt.block_on(app.poll_once(&cancel));
-        let after = app.store.stats();
-        let case = format!("20000 conv, {label}");
-        let snapshots: usize = reports.iter().map(|r| r.written).sum();
-        let snapshot_row = Row::new(
-            "store",
-            &case,
-            "conversation snapshots written",
-            snapshots as f64,
-            "keys",
-        );
-        rows.push(if changed == 0 {
-            snapshot_row.target(true, 0.0)
-        } else {
-            snapshot_row
-        });
-        let writes = (after.writes - before.writes) as f64;
-        rows.push(Row::new(
-            "store",
-            &case,
-            "keys written (with outbox, org state)",
-            writes,
-            "keys",
-        ));
-        rows.push(Row::new(
-            "store",
-            &case,
-            "bytes written",
-            (after.bytes_written - before.bytes_written) as f64,
-            "bytes",
-        ));
-        rows.push(Row::new(
-            "store",
-            &case,
-            "point reads",
-            (after.reads - before.reads) as f64,
-            "reads",
-        ));
-        if changed > 0 {
-            rows.push(Row::new(
-                "store",
-                &case,
-                "keys written per change",
-                writes / changed as f64,
-                "keys",
-            ));
+/// What the rows of one case are about.
+struct Figures {
+    case: String,
+    orgs: usize,
+    total: usize,
+    /// Whether the targets apply (the steady state) or the figures only inform.
+    targeted: bool,
+}
+
+impl Figures {
+    fn row(&self, metric: &str, value: f64, unit: &str, target: Option<(bool, f64)>) -> Row {
+        let row = Row::new("scan", &self.case, metric, value, unit);
+        match target {
+            Some((at_most, limit)) if self.targeted => row.target(at_most, limit),
+            _ => row,
         }
     }
-    rows
+
+    fn rows(&self, pairs: &[(Sample, Sample)]) -> Vec<Row> {
+        let ours = median(pairs.iter().map(|p| p.0).collect());
+        let bare = median(pairs.iter().map(|p| p.1).collect());
+        let cpu = median_of(
+            pairs
+                .iter()
+                .map(|(o, b)| o.cpu.as_secs_f64() / b.cpu.as_secs_f64()),
+        );
+        let wall = median_of(
+            pairs
+                .iter()
+                .map(|(o, b)| o.wall.as_secs_f64() / b.wall.as_secs_f64()),
+        );
+        let per_second = |s: std::time::Duration| self.total as f64 / s.as_secs_f64();
+        let mut rows = vec![
+            self.row("poll wall", ours.wall.as_secs_f64(), "s", None),
+            self.row("bare listing wall", bare.wall.as_secs_f64(), "s", None),
+            self.row(
+                "conversations/s (wall)",
+                per_second(ours.wall),
+                "conv/s",
+                None,
+            ),
+            self.row(
+                "conversations per CPU-second",
+                per_second(ours.cpu),
+                "conv/s",
+                Some((false, 100_000.0)),
+            ),
+        ];
+        if self.orgs == 1 {
+            rows.push(self.row("wall / bare listing", wall, "x", Some((true, 1.3))));
+            rows.push(self.row("CPU / bare listing", cpu, "x", Some((true, 1.3))));
+        } else {
+            let metric = "wall (concurrency 4) / sequential bare";
+            rows.push(self.row(metric, wall, "x", Some((true, 1.0))));
+        }
+        rows
+    }
+}
+
+fn median_of(values: impl Iterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }

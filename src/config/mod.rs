@@ -150,7 +150,9 @@ impl OrgConfig {
 pub struct StoreConfig {
     /// The sled directory; created when missing.
     pub path: PathBuf,
-    /// sled's page cache in MiB (sled's own default is about 1 GiB).
+    /// sled's page cache in MiB (sled's own default is about 1 GiB). Polls read the store only
+    /// for changed conversations once their fingerprints are known, so it matters most for the
+    /// first poll after a start and for `run --once`.
     pub cache_mb: u64,
 }
 
@@ -158,7 +160,7 @@ impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             path: PathBuf::from("data"),
-            cache_mb: 32,
+            cache_mb: 16,
         }
     }
 }

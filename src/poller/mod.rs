@@ -100,7 +100,12 @@ pub async fn poll_org(ctx: &PollContext, org: &OrgConfig, cancel: &CancellationT
                 ..OrgReport::default()
             },
         };
-        log_report(&report);
+        if cancel.is_cancelled() && !report.complete {
+            // A graceful stop, not a problem worth a warning per org.
+            tracing::info!(pages = report.pages, "poll stopped by shutdown");
+        } else {
+            log_report(&report);
+        }
         report
     }
     .instrument(span)

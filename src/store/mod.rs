@@ -49,6 +49,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// How much work the store did (for benchmarks and metrics): operations and bytes written.
 #[derive(Debug, Default)]
 pub struct Counters {
+    commits: AtomicU64,
     reads: AtomicU64,
     writes: AtomicU64,
     removes: AtomicU64,
@@ -58,6 +59,8 @@ pub struct Counters {
 /// A reading of [`Counters`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct StoreStats {
+    /// Atomic commits (each is a sled transaction: its own log writes).
+    pub commits: u64,
     /// Point reads (`get`).
     pub reads: u64,
     /// Keys written.
@@ -69,6 +72,9 @@ pub struct StoreStats {
 }
 
 impl Counters {
+    fn committed(&self) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+    }
     fn read(&self, n: usize) {
         self.reads.fetch_add(n as u64, Ordering::Relaxed);
     }
@@ -165,6 +171,7 @@ impl Store {
     pub fn stats(&self) -> StoreStats {
         let c = &self.counters;
         StoreStats {
+            commits: c.commits.load(Ordering::Relaxed),
             reads: c.reads.load(Ordering::Relaxed),
             writes: c.writes.load(Ordering::Relaxed),
             removes: c.removes.load(Ordering::Relaxed),

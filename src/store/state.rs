@@ -127,6 +127,7 @@ impl Store {
             return Ok(());
         }
         let keys = self.encode_commit(org, commit)?;
+        self.counters.committed();
         let org_prints = self.fingerprints.as_ref().map(|f| f.org(org));
         let mut known = org_prints.as_deref().map(OrgPrints::lock);
         let (result, replaced) = self.apply(&keys);
