@@ -22,54 +22,30 @@ pub fn store(bench: &Bench) -> Vec<Row> {
         let reports = bench.rt.block_on(app.poll_once(&cancel));
         let after = app.store.stats();
         let case = format!("20000 conv, {label}");
+        let row = |metric: &str, value: u64, unit: &str| {
+            Row::new("store", &case, metric, value as f64, unit)
+        };
         let snapshots: usize = reports.iter().map(|r| r.written).sum();
-        let snapshot_row = Row::new(
-            "store",
-            &case,
-            "conversation snapshots written",
-            snapshots as f64,
-            "keys",
-        );
+        let snapshot_row = row("conversation snapshots written", snapshots as u64, "keys");
         rows.push(if changed == 0 {
             snapshot_row.target(true, 0.0)
         } else {
             snapshot_row
         });
-        let writes = (after.writes - before.writes) as f64;
-        rows.push(Row::new(
-            "store",
-            &case,
-            "keys written (with outbox, org state)",
-            writes,
-            "keys",
-        ));
-        rows.push(Row::new(
-            "store",
-            &case,
-            "bytes written",
-            (after.bytes_written - before.bytes_written) as f64,
-            "bytes",
-        ));
-        rows.push(Row::new(
-            "store",
-            &case,
-            "atomic commits",
-            (after.commits - before.commits) as f64,
-            "commits",
-        ));
-        rows.push(Row::new(
-            "store",
-            &case,
-            "point reads",
-            (after.reads - before.reads) as f64,
-            "reads",
-        ));
+        let writes = after.writes - before.writes;
+        let bytes = after.bytes_written - before.bytes_written;
+        rows.push(row("keys written (with outbox, org state)", writes, "keys"));
+        rows.push(row("bytes written", bytes, "bytes"));
+        let commits = after.commits - before.commits;
+        rows.push(row("atomic commits", commits, "commits"));
+        rows.push(row("point reads", after.reads - before.reads, "reads"));
         if changed > 0 {
+            let per_change = writes as f64 / changed as f64;
             rows.push(Row::new(
                 "store",
                 &case,
                 "keys written per change",
-                writes / changed as f64,
+                per_change,
                 "keys",
             ));
         }

@@ -123,7 +123,7 @@ impl Store {
 
     /// Keeps the fingerprints of stored snapshots in memory, so that a poll reads the store only
     /// for conversations that differ from what it holds. Worth it for a process that polls again
-    /// and again (about 9 to 18 bytes per stored conversation); `run --once` does without. Call
+    /// and again (about 10 to 21 bytes per stored conversation); `run --once` does without. Call
     /// before the store is cloned: clones share the fingerprints they were made with.
     pub fn keep_fingerprints(mut self) -> Store {
         self.fingerprints = Some(Arc::new(Fingerprints::new()));
