@@ -85,23 +85,22 @@ pub async fn poll_page(
     listing: &mut Listing<'_>,
     cancel: &CancellationToken,
 ) -> PageOutcome {
-    let fetched = match fetch(ctx, listing, cancel).await {
-        Ok(fetched) => fetched,
-        Err(error) => return PageOutcome::Incomplete(format!("cannot record the pages: {error}")),
-    };
-    let outcome = match fetched {
-        Ok(page) => match stage_page(ctx, listing, &page.conversations, &page.skipped) {
+    let unrecorded =
+        |error: StoreError| PageOutcome::Incomplete(format!("cannot record the pages: {error}"));
+    let outcome = match fetch(ctx, listing, cancel).await {
+        Err(error) => return unrecorded(error),
+        Ok(Err(error)) => PageOutcome::Incomplete(error.to_string()),
+        Ok(Ok(page)) => match stage_page(ctx, listing, &page.conversations, &page.skipped) {
             Ok(()) => next_cursor(listing, page.has_more, page.next_cursor),
             Err(error) => PageOutcome::Incomplete(format!("cannot read the store: {error}")),
         },
-        Err(error) => PageOutcome::Incomplete(error.to_string()),
     };
     if outcome == PageOutcome::More && !listing.staged.is_due() {
         return outcome;
     }
     match commit_staged(ctx, listing) {
         Ok(()) => outcome,
-        Err(error) => PageOutcome::Incomplete(format!("cannot record the pages: {error}")),
+        Err(error) => unrecorded(error),
     }
 }
 
@@ -112,7 +111,8 @@ async fn fetch(
     listing: &mut Listing<'_>,
     cancel: &CancellationToken,
 ) -> Result<Result<Page, ApiError>, StoreError> {
-    let (org, cursor) = (listing.org, listing.cursor.clone());
+    // Taken, not cloned: the page's outcome sets the next one, and a failed listing needs none.
+    let (org, cursor) = (listing.org, listing.cursor.take());
     let fetch = ctx.api.list_page(&org.id, cursor.as_deref(), cancel);
     tokio::pin!(fetch);
     loop {
