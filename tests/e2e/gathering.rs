@@ -12,10 +12,7 @@ async fn a_change_found_before_a_slow_page_is_delivered_while_that_page_is_await
     let cancel = CancellationToken::new();
     app.poll_once(&cancel).await;
     let org = world.org(0);
-    let first = world.sim.conversations(&org)[0]["conversation_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let first = world.conversation_ids(&org).remove(0);
     world.sim.touch(&org, &first);
     world.sim.inject(FaultRule {
         org: None,

@@ -9,15 +9,6 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use tokio_util::sync::CancellationToken;
 
-fn ids(world: &World, org: &str) -> Vec<String> {
-    world
-        .sim
-        .conversations(org)
-        .iter()
-        .map(|c| c["conversation_id"].as_str().unwrap().to_string())
-        .collect()
-}
-
 fn by_conversation<'a>(events: &'a [Value], id: &str) -> &'a Value {
     events
         .iter()
@@ -40,7 +31,7 @@ fn expected_signature(id: &str, timestamp: &str, body: &[u8]) -> String {
 async fn a_baseline_sends_nothing_then_four_changes_arrive_as_four_signed_events() {
     let world = World::start(1, 25).await;
     let org = world.org(0);
-    let ids = ids(&world, &org);
+    let ids = world.conversation_ids(&org);
     world.sim.set_field(&org, &ids[1], "is_read", json!(true));
     world.sim.set_field(&org, &ids[2], "folder", json!("inbox"));
     let app = world.app("");
@@ -184,8 +175,8 @@ async fn a_filtered_sink_receives_only_the_events_its_filter_matches() {
          is_read = false\norgs = [\"{org0}\"]\n",
         unread.url
     );
-    let ids0 = ids(&world, &org0);
-    let ids1 = ids(&world, &org1);
+    let ids0 = world.conversation_ids(&org0);
+    let ids1 = world.conversation_ids(&org1);
     for id in &ids0[..5] {
         world.sim.set_field(&org0, id, "folder", json!("inbox"));
         world.sim.set_field(&org0, id, "is_read", json!(true));
@@ -237,7 +228,7 @@ async fn a_filtered_sink_receives_only_the_events_its_filter_matches() {
 async fn a_restart_on_the_same_store_resends_only_what_was_in_flight_with_the_same_ids() {
     let world = World::start(1, 8).await;
     let org = world.org(0);
-    let ids = ids(&world, &org);
+    let ids = world.conversation_ids(&org);
     let cancel = CancellationToken::new();
     let first_ids: Vec<String> = {
         let app = world.app("");

@@ -171,6 +171,15 @@ impl World {
         self.sim.org_ids()[i].clone()
     }
 
+    /// The ids of `org`'s conversations, in listing order.
+    pub fn conversation_ids(&self, org: &str) -> Vec<String> {
+        self.sim
+            .conversations(org)
+            .iter()
+            .map(|c| c["conversation_id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     /// A configuration with every org, one signed webhook sink `hook`, fast retries, and `extra`
     /// appended (more sinks, or sections such as `[poll]`).
     pub fn toml(&self, extra: &str) -> String {
@@ -242,13 +251,8 @@ pub async fn baseline_then_touch(world: &World, toml: &str, count: usize) -> Vec
     let report = once(toml).await;
     assert!(report.success(), "{report:?}");
     let org = world.org(0);
-    let ids: Vec<String> = world
-        .sim
-        .conversations(&org)
-        .iter()
-        .take(count)
-        .map(|c| c["conversation_id"].as_str().unwrap().to_string())
-        .collect();
+    let mut ids = world.conversation_ids(&org);
+    ids.truncate(count);
     for id in &ids {
         world.sim.touch(&org, id);
     }
