@@ -95,6 +95,13 @@ pub fn median(mut samples: Vec<Sample>) -> Sample {
     samples[samples.len() / 2]
 }
 
+/// The median of plain values (ratios).
+pub fn median_of(values: impl Iterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 /// The `p`-th percentile (0..=100) of `values`.
 pub fn percentile(values: &mut [Duration], p: f64) -> Duration {
     values.sort();

@@ -1,7 +1,7 @@
 //! scan: a steady-state poll (0.5 % changed) against a bare listing of the same pages (same
 //! client, same parsing, no diff, no store), measured in pairs, one right after the other.
 
-use crate::measure::{measure, median, Row, Sample};
+use crate::measure::{measure, median, median_of, Row, Sample};
 use crate::{change, Bench, Lcg, IDLE_SINK};
 use hyperrep_notifier::api::ApiClient;
 use hyperrep_notifier::metrics::Metrics;
@@ -133,10 +133,4 @@ impl Figures {
         }
         rows
     }
-}
-
-fn median_of(values: impl Iterator<Item = f64>) -> f64 {
-    let mut values: Vec<f64> = values.collect();
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
