@@ -3,15 +3,14 @@
 use crate::api::ApiClient;
 use crate::config::Config;
 use crate::dispatch::{
-    dead_letter_orphans, deliver_batch, deliver_one, plan, run_worker, Outcome, Policy, Unit,
-    Worker,
+    dead_letter_orphans, deliver_batch, deliver_one, plan, run_worker, Outbox, Outcome, Policy,
+    Unit, Worker,
 };
 use crate::metrics::Metrics;
-use crate::poller::{poll_all, OrgReport, PollContext, Route};
+use crate::poller::{poll_all, OrgReport, PollContext};
 use crate::sinks::Sink;
 use crate::store::Store;
 use anyhow::Context;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -57,26 +56,19 @@ impl App {
         };
         let metrics = Metrics::new();
         let api = ApiClient::new(&config.api, metrics.clone())?;
-        let closed_poll = Arc::new(AtomicU64::new(store.last_poll()?));
         let policy = Policy::from(&config.delivery);
+        let routes = config.sinks.iter().map(|s| (s.name(), s.filter().cloned()));
+        let outbox = Arc::new(Outbox::new(store.clone(), routes));
         let mut workers = Vec::new();
-        let mut routes = Vec::new();
         for sink_config in &config.sinks {
             let sink = Arc::new(Sink::build(sink_config, &config.delivery)?);
-            let wake = Arc::new(Notify::new());
-            routes.push(Route {
-                sink: sink.name().to_string(),
-                filter: sink_config.filter().cloned(),
-                wake: wake.clone(),
-            });
-            let closed_poll = closed_poll.clone();
             workers.push(Worker {
                 metrics: metrics.clone(),
                 store: store.clone(),
                 policy,
+                wake: outbox.wake_handle(sink.name()),
+                outbox: outbox.clone(),
                 sink,
-                wake,
-                closed_poll,
             });
         }
         let names: Vec<&str> = config.sinks.iter().map(|s| s.name()).collect();
@@ -85,11 +77,10 @@ impl App {
         let poll = PollContext {
             store: store.clone(),
             api,
-            routes,
+            outbox,
             initial: config.poll.initial,
             detect_removed: config.poll.detect_removed,
             concurrency: config.poll.concurrency,
-            poll: Arc::new(AtomicU64::new(0)),
             metrics: metrics.clone(),
         };
         Ok(App {
@@ -102,24 +93,12 @@ impl App {
         })
     }
 
-    /// One poll of every org, then a flush. When it ends, its entries are released to sinks
-    /// that judge floods per poll.
+    /// One poll of every org (each its own poll: its entries are released to sinks that judge
+    /// floods per poll when its listing ends), then a flush.
     pub async fn poll_once(&self, cancel: &CancellationToken) -> Vec<OrgReport> {
-        let poll = match self.store.next_poll() {
-            Ok(poll) => poll,
-            Err(error) => {
-                tracing::error!(%error, "cannot number the poll; skipping it");
-                return Vec::new();
-            }
-        };
-        self.poll.poll.store(poll, Ordering::SeqCst);
         let reports = poll_all(&self.poll, &self.config.orgs, cancel).await;
         if let Err(error) = self.store.flush().await {
             tracing::error!(%error, "cannot flush the store");
-        }
-        for worker in &self.workers {
-            worker.closed_poll.store(poll, Ordering::SeqCst);
-            worker.wake.notify_one();
         }
         reports
     }
@@ -142,8 +121,8 @@ impl App {
             let due = self
                 .store
                 .due(worker.sink.name(), now, usize::MAX, &Default::default())?;
-            let closed = worker.closed_poll.load(Ordering::SeqCst);
-            for unit in plan(due.entries, worker.sink.batching(), closed, now).units {
+            let open = |poll| worker.outbox.is_open(poll);
+            for unit in plan(due.entries, worker.sink.batching(), &open, now).units {
                 outcomes.push(match unit {
                     Unit::One(seq, entry) => deliver_one(worker, seq, *entry).await?,
                     Unit::Batch(batch, entries) => deliver_batch(worker, batch, entries).await?,
@@ -155,10 +134,7 @@ impl App {
 
     /// Entries waiting in every sink's outbox.
     pub fn pending(&self) -> usize {
-        self.workers
-            .iter()
-            .map(|w| self.store.outbox_depth(w.sink.name()))
-            .sum()
+        self.poll.outbox.pending()
     }
 
     /// What the HTTP endpoints need.

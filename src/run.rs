@@ -3,7 +3,7 @@
 
 use crate::app::App;
 use crate::config::Config;
-use crate::poller::OrgReport;
+use crate::poller::{poll_on_cadence, Cadence, OrgReport};
 use anyhow::Context;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -36,16 +36,18 @@ pub async fn run_on(
     let stop_delivery = CancellationToken::new();
     let workers = app.spawn_workers(&stop_delivery);
     tracing::info!(orgs = app.config.orgs.len(), sinks = app.workers.len(), %address, "hyperrep-notifier started");
-    while !shutdown.is_cancelled() {
-        let started = Instant::now();
-        app.poll_once(&shutdown).await;
-        let rest = app.config.poll.interval.saturating_sub(started.elapsed());
-        tokio::select! {
-            _ = shutdown.cancelled() => {}
-            _ = tokio::time::sleep(rest) => {}
-            _ = app.poll_now.notified() => tracing::info!("poll requested"),
-        }
-    }
+    let cadence = Cadence {
+        interval: app.config.poll.interval,
+        max_failure_delay: app.config.poll.max_failure_delay,
+    };
+    poll_on_cadence(
+        &app.poll,
+        &app.config.orgs,
+        cadence,
+        &app.poll_now,
+        &shutdown,
+    )
+    .await;
     tracing::info!("stopping: finishing deliveries in flight");
     app.finish(workers, &stop_delivery).await;
     match server.await {

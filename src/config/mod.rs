@@ -104,7 +104,7 @@ pub enum InitialMode {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PollConfig {
-    /// Time between the starts of two polls of every org.
+    /// Time between the starts of two polls of an org (each org keeps its own rhythm).
     #[serde(with = "humantime_serde")]
     pub interval: Duration,
     /// `baseline` (default) or `notify`: see [`InitialMode`].
@@ -113,6 +113,10 @@ pub struct PollConfig {
     pub detect_removed: bool,
     /// Orgs listed at the same time; each org's pages stay in order.
     pub concurrency: usize,
+    /// The longest wait between polls of an org whose polls keep failing (401, outage, garbage):
+    /// failures double the wait from `interval`, so a broken org does not hammer the API.
+    #[serde(with = "humantime_serde")]
+    pub max_failure_delay: Duration,
 }
 
 impl Default for PollConfig {
@@ -122,6 +126,7 @@ impl Default for PollConfig {
             initial: InitialMode::Baseline,
             detect_removed: false,
             concurrency: 4,
+            max_failure_delay: Duration::from_secs(600),
         }
     }
 }

@@ -4,9 +4,11 @@
 //! loop around them. Entries live in the store until delivered, so a crash or a restart loses
 //! none: at worst an entry in flight is sent again, with the same event id.
 
+mod outbox;
 mod plan;
 mod worker;
 
+pub use outbox::{OpenPoll, Outbox};
 pub use plan::{plan, Plan, Unit};
 pub use worker::run_worker;
 
@@ -17,7 +19,6 @@ use crate::sinks::{Attempt, Batch, Sink};
 use crate::store::{OutboxEntry, Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -79,8 +80,8 @@ pub struct Worker {
     pub sink: Arc<Sink>,
     /// Poked when the poller queues entries for this sink or finishes a poll.
     pub wake: Arc<Notify>,
-    /// The last poll whose entries are all queued (flood summaries wait for it).
-    pub closed_poll: Arc<AtomicU64>,
+    /// Which polls are still queueing (flood summaries wait for them).
+    pub outbox: Arc<Outbox>,
     /// Where deliveries are counted.
     pub metrics: Metrics,
 }

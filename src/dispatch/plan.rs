@@ -26,12 +26,12 @@ pub struct Plan {
     pub wake_at: Option<DateTime<Utc>>,
 }
 
-/// Plans the due entries of one sink. `closed_poll` is the last poll whose entries are all
-/// queued; entries of later polls wait, so a flood is judged on the whole poll.
+/// Plans the due entries of one sink. `open` says whether a poll is still queueing entries;
+/// entries of open polls wait, so a flood is judged on the whole poll.
 pub fn plan(
     due: Vec<(u64, OutboxEntry)>,
     batching: Batching,
-    closed_poll: u64,
+    open: &dyn Fn(u64) -> bool,
     now: DateTime<Utc>,
 ) -> Plan {
     match batching {
@@ -42,19 +42,19 @@ pub fn plan(
                 .collect(),
             ..Plan::default()
         },
-        Batching::Flood { max } => flood(due, max, closed_poll),
+        Batching::Flood { max } => flood(due, max, open),
         Batching::Digest { window } => digest(due, window, now),
     }
 }
 
-fn flood(due: Vec<(u64, OutboxEntry)>, max: usize, closed_poll: u64) -> Plan {
+fn flood(due: Vec<(u64, OutboxEntry)>, max: usize, open: &dyn Fn(u64) -> bool) -> Plan {
     let mut polls: BTreeMap<u64, Vec<(u64, OutboxEntry)>> = BTreeMap::new();
     for (seq, entry) in due {
         polls.entry(entry.poll).or_default().push((seq, entry));
     }
     let mut out = Plan::default();
     for (poll, entries) in polls {
-        if poll > closed_poll {
+        if open(poll) {
             out.held += entries.len();
         } else if entries.len() > max {
             out.units.push(Unit::Batch(Batch::Summary, entries));
@@ -117,7 +117,7 @@ mod tests {
         let now = Utc::now();
         let mut due = entries(1, 60, now);
         due.extend(entries(2, 3, now));
-        let plan = plan(due, Batching::Flood { max: 10 }, 2, now);
+        let plan = plan(due, Batching::Flood { max: 10 }, &|_| false, now);
         assert_eq!(plan.units.len(), 4);
         assert!(matches!(&plan.units[0], Unit::Batch(Batch::Summary, group) if group.len() == 60));
         assert!(plan.units[1..].iter().all(|u| matches!(u, Unit::One(..))));
@@ -126,7 +126,12 @@ mod tests {
     #[test]
     fn entries_of_a_poll_still_running_wait_for_it_to_close() {
         let now = Utc::now();
-        let plan = plan(entries(5, 4, now), Batching::Flood { max: 10 }, 4, now);
+        let plan = plan(
+            entries(5, 4, now),
+            Batching::Flood { max: 10 },
+            &|poll| poll == 5,
+            now,
+        );
         assert_eq!((plan.units.len(), plan.held), (0, 4));
     }
 
@@ -142,7 +147,7 @@ mod tests {
             Batching::Digest {
                 window: std::time::Duration::from_secs(600),
             },
-            0,
+            &|_| false,
             now,
         );
         assert_eq!(plan.held, 2);

@@ -6,7 +6,6 @@ use crate::sinks::Batching;
 use crate::store::StoreError;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -65,12 +64,8 @@ fn start_due(
         busy,
     )?;
     let full = single && due.entries.len() == room;
-    let plan = plan(
-        due.entries,
-        batching,
-        worker.closed_poll.load(Ordering::SeqCst),
-        now,
-    );
+    let open = |poll| worker.outbox.is_open(poll);
+    let plan = plan(due.entries, batching, &open, now);
     if single {
         for unit in plan.units {
             spawn(worker, vec![unit], busy, tasks);

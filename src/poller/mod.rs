@@ -5,81 +5,43 @@
 //! A page that cannot be had or understood ends the listing and changes nothing; the pages before
 //! it are committed (what they showed was real). `conversation.removed` needs a complete listing.
 
+mod cadence;
 mod page;
 mod removals;
 mod staged;
 
+pub use cadence::{due_orgs, next_wake, poll_on_cadence, Cadence, Slot};
 pub use page::{poll_page, Listing, OrgReport, PageOutcome};
 
 use crate::api::ApiClient;
-use crate::config::{Filter, InitialMode, OrgConfig};
-use crate::event::Event;
+use crate::config::{InitialMode, OrgConfig};
+use crate::dispatch::Outbox;
 use crate::metrics::Metrics;
-use crate::store::{OrgState, OutboxEntry, PageCommit, Store};
+use crate::store::{OrgState, Store};
 use chrono::Utc;
 use futures::StreamExt;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
-
-/// A sink as the poller sees it: which events it wants, and how to wake its worker.
-#[derive(Clone)]
-pub struct Route {
-    /// The sink's name.
-    pub sink: String,
-    /// Its filter; `None` takes everything.
-    pub filter: Option<Filter>,
-    /// Wakes its dispatcher worker.
-    pub wake: Arc<Notify>,
-}
 
 /// What polling needs.
 #[derive(Clone)]
 pub struct PollContext {
-    /// State and outbox.
+    /// State (read here; written through the outbox's commits).
     pub store: Store,
     /// The HyperRep client.
     pub api: ApiClient,
-    /// Every sink.
-    pub routes: Vec<Route>,
+    /// Where events and state changes go.
+    pub outbox: Arc<Outbox>,
     /// What a first listing does.
     pub initial: InitialMode,
     /// Whether complete listings report removals.
     pub detect_removed: bool,
     /// Orgs listed at once.
     pub concurrency: usize,
-    /// The number of the poll in progress; outbox entries carry it.
-    pub poll: Arc<AtomicU64>,
     /// Where polls, pages and events are counted.
     pub metrics: Metrics,
-}
-
-/// One outbox entry per sink whose filter takes the event.
-fn route(ctx: &PollContext, event: Event) -> Vec<(String, OutboxEntry)> {
-    let (routes, poll) = (&ctx.routes, ctx.poll.load(Ordering::SeqCst));
-    let now = Utc::now();
-    routes
-        .iter()
-        .filter(|r| r.filter.as_ref().is_none_or(|f| f.matches(&event)))
-        .map(|route| {
-            let entry = OutboxEntry {
-                poll,
-                ..OutboxEntry::new(event.clone(), now)
-            };
-            (route.sink.clone(), entry)
-        })
-        .collect()
-}
-
-fn wake(routes: &[Route], commit: &PageCommit) {
-    for route in routes {
-        if commit.outbox.iter().any(|(sink, _)| *sink == route.sink) {
-            route.wake.notify_one();
-        }
-    }
 }
 
 fn hash_id(id: &str) -> u64 {
@@ -92,11 +54,13 @@ fn hash_id(id: &str) -> u64 {
 pub async fn poll_org(ctx: &PollContext, org: &OrgConfig, cancel: &CancellationToken) -> OrgReport {
     let span = tracing::info_span!("poll", org = %org.id);
     async {
-        let report = match ctx.store.org_state(&org.id) {
-            Ok(state) => list_org(ctx, org, state, cancel).await,
-            Err(error) => OrgReport {
+        let opened = ctx.outbox.open_poll();
+        let state = ctx.store.org_state(&org.id);
+        let report = match (opened, state) {
+            (Ok(poll), Ok(state)) => list_org(ctx, org, poll.number(), state, cancel).await,
+            (Err(error), _) | (_, Err(error)) => OrgReport {
                 org_id: org.id.clone(),
-                error: Some(error.to_string()),
+                error: Some(format!("cannot read the store: {error}")),
                 ..OrgReport::default()
             },
         };
@@ -115,11 +79,12 @@ pub async fn poll_org(ctx: &PollContext, org: &OrgConfig, cancel: &CancellationT
 async fn list_org(
     ctx: &PollContext,
     org: &OrgConfig,
+    poll: u64,
     mut state: OrgState,
     cancel: &CancellationToken,
 ) -> OrgReport {
     let emit = state.baseline_done || ctx.initial == InitialMode::Notify;
-    let mut listing = Listing::new(org, emit);
+    let mut listing = Listing::new(org, poll, emit);
     let outcome = loop {
         match poll_page(ctx, &mut listing, cancel).await {
             PageOutcome::More => continue,

@@ -2,7 +2,7 @@
 //! holds, stage its changes, and commit what is staged when it is due or the listing ends.
 
 use super::staged::Staged;
-use super::{hash_id, route, wake, PollContext};
+use super::{hash_id, PollContext};
 use crate::api::{ApiError, Page};
 use crate::config::OrgConfig;
 use crate::diff::{diff_page, DiffContext, Stored};
@@ -36,6 +36,7 @@ pub struct OrgReport {
 /// A listing in progress.
 pub struct Listing<'a> {
     pub(super) org: &'a OrgConfig,
+    pub(super) poll: u64,
     cursor: Option<String>,
     cursors_seen: HashSet<String>,
     pub(super) ids_seen: HashSet<u64>,
@@ -47,14 +48,16 @@ pub struct Listing<'a> {
 }
 
 impl<'a> Listing<'a> {
-    /// A listing of `org` from its first page; `emit` is false while recording a baseline.
-    pub fn new(org: &'a OrgConfig, emit: bool) -> Self {
+    /// A listing of `org` from its first page, for poll number `poll`; `emit` is false while
+    /// recording a baseline.
+    pub fn new(org: &'a OrgConfig, poll: u64, emit: bool) -> Self {
         let report = OrgReport {
             org_id: org.id.clone(),
             ..OrgReport::default()
         };
         Listing {
             org,
+            poll,
             cursor: None,
             cursors_seen: HashSet::new(),
             ids_seen: HashSet::new(),
@@ -149,7 +152,9 @@ fn stage_page(
     }
     for event in changes.events {
         let kind = event.kind;
-        listing.staged.queue(kind, route(ctx, event));
+        listing
+            .staged
+            .queue(kind, ctx.outbox.route(event, listing.poll));
     }
     ctx.metrics.page(&org.id, page.len(), skipped.len());
     if ctx.detect_removed {
@@ -236,8 +241,7 @@ fn commit_staged(ctx: &PollContext, listing: &mut Listing<'_>) -> Result<(), Sto
         listing.staged.skipped,
     );
     let (commit, events) = listing.staged.take();
-    ctx.store.commit_page(&listing.org.id, &commit)?;
-    wake(&ctx.routes, &commit);
+    ctx.outbox.commit(&listing.org.id, &commit)?;
     for kind in &events {
         ctx.metrics.event(kind.as_str());
     }

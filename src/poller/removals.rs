@@ -1,6 +1,6 @@
 //! Removals: after a complete listing, the stored conversations it lacked.
 
-use super::{hash_id, route, wake, Listing, PollContext};
+use super::{hash_id, Listing, PollContext};
 use crate::diff::{removed_event, DiffContext};
 use crate::event::EventType;
 use crate::store::{PageCommit, StoreError};
@@ -52,7 +52,7 @@ pub(super) fn removals(
         let commit = PageCommit {
             outbox: batch
                 .iter()
-                .flat_map(|s| route(ctx, removed_event(&diff_ctx, s)))
+                .flat_map(|s| ctx.outbox.route(removed_event(&diff_ctx, s), listing.poll))
                 .collect(),
             writes: Vec::new(),
             deletes: batch
@@ -60,8 +60,7 @@ pub(super) fn removals(
                 .map(|s| s.conversation.id().to_string())
                 .collect(),
         };
-        ctx.store.commit_page(&org.id, &commit)?;
-        wake(&ctx.routes, &commit);
+        ctx.outbox.commit(&org.id, &commit)?;
         for _ in batch {
             ctx.metrics.event(EventType::Removed.as_str());
         }

@@ -1,75 +1,10 @@
 //! What an operator meets: the HTTP endpoints and admin token, metrics that move, readiness.
 
-use crate::support::{Reply, World};
-use hyperrep_notifier::config::load_str;
+use crate::support::{Daemon, Reply, World};
 use hyperrep_notifier::simulator::{Fault, FaultRule};
 use serde_json::Value;
-use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
 
 const TOKEN: &str = "admin-token-0123456789";
-
-struct Running {
-    base: String,
-    http: reqwest::Client,
-    shutdown: CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-impl Running {
-    async fn start(world: &World, extra: &str) -> Running {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let config = load_str(&world.toml(extra)).unwrap();
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(hyperrep_notifier::run_on(
-            config,
-            listener,
-            shutdown.clone(),
-        ));
-        Running {
-            base,
-            http: reqwest::Client::new(),
-            shutdown,
-            task,
-        }
-    }
-
-    async fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
-        let mut request = self.http.get(format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.unwrap();
-        (response.status().as_u16(), response.text().await.unwrap())
-    }
-
-    async fn post(&self, path: &str, token: Option<&str>) -> (u16, String) {
-        let mut request = self.http.post(format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.unwrap();
-        (response.status().as_u16(), response.text().await.unwrap())
-    }
-
-    /// Polls `check` on the metrics text until it holds (bounded).
-    async fn metrics_until(&self, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let (_, text) = self.get("/metrics", None).await;
-            if check(&text) || Instant::now() > deadline {
-                return text;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn stop(self) {
-        self.shutdown.cancel();
-        self.task.await.unwrap().unwrap();
-    }
-}
 
 fn admin(extra: &str) -> String {
     format!("[server]\nadmin_token = \"{TOKEN}\"\n[poll]\ninterval = \"1h\"\n{extra}")
@@ -93,7 +28,7 @@ async fn health_readiness_status_and_metrics_answer_as_events_flow() {
         times: usize::MAX,
         fault: Fault::Status(401),
     });
-    let app = Running::start(&world, &admin("")).await;
+    let app = Daemon::start(&world, &admin("")).await;
 
     assert_eq!(app.get("/healthz", None).await.0, 200);
     let polled = format!("hyperrep_notifier_polls_total{{org=\"{org1}\",outcome=\"incomplete\"}}");
@@ -157,7 +92,7 @@ async fn health_readiness_status_and_metrics_answer_as_events_flow() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_endpoints_need_the_right_token_and_are_off_without_one() {
     let world = World::start(1, 2).await;
-    let app = Running::start(&world, &admin("")).await;
+    let app = Daemon::start(&world, &admin("")).await;
     for (token, expected) in [
         (None, 401),
         (Some("wrong-token-0123456789"), 401),
@@ -179,7 +114,7 @@ async fn admin_endpoints_need_the_right_token_and_are_off_without_one() {
     app.stop().await;
 
     let world = World::start(1, 2).await;
-    let off = Running::start(&world, "[poll]\ninterval = \"1h\"\n").await;
+    let off = Daemon::start(&world, "[poll]\ninterval = \"1h\"\n").await;
     let (code, body) = off.get("/admin/dead-letters", Some(TOKEN)).await;
     assert_eq!(code, 403);
     assert!(body.contains("admin endpoints are off"), "{body}");
@@ -190,7 +125,7 @@ async fn admin_endpoints_need_the_right_token_and_are_off_without_one() {
 async fn a_dead_letter_can_be_listed_and_retried_over_http() {
     let world = World::start(1, 3).await;
     world.hook.answer_always(Reply::Status(400));
-    let app = Running::start(&world, &admin("")).await;
+    let app = Daemon::start(&world, &admin("")).await;
     app.metrics_until(|t| t.contains("outcome=\"complete\""))
         .await;
     world.sim.create_conversation(&world.org(0));

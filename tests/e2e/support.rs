@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
+use tokio_util::sync::CancellationToken;
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
@@ -210,6 +211,95 @@ impl World {
         let path = self.dir.path().join("notifier.toml");
         std::fs::write(&path, self.toml(extra)).unwrap();
         path
+    }
+}
+
+/// The daemon (`run`) in-process on an ephemeral port, with an HTTP client for its endpoints.
+pub struct Daemon {
+    pub base: String,
+    pub http: reqwest::Client,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Daemon {
+    /// The daemon on `world.toml(extra)`.
+    pub async fn start(world: &World, extra: &str) -> Daemon {
+        let config = hyperrep_notifier::config::load_str(&world.toml(extra)).unwrap();
+        Daemon::start_with(config).await
+    }
+
+    /// The daemon on `config`.
+    pub async fn start_with(config: hyperrep_notifier::config::Config) -> Daemon {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(hyperrep_notifier::run_on(
+            config,
+            listener,
+            shutdown.clone(),
+        ));
+        Daemon {
+            base,
+            http: reqwest::Client::new(),
+            shutdown,
+            task,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>) -> (u16, String) {
+        let mut request = self.http.post(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// Polls `check` on the metrics text until it holds (bounded).
+    pub async fn metrics_until(&self, check: impl Fn(&str) -> bool) -> String {
+        let text = std::cell::RefCell::new(String::new());
+        eventually(Duration::from_secs(15), || async {
+            let body = self.get("/metrics", None).await.1;
+            let held = check(&body);
+            *text.borrow_mut() = body;
+            held
+        })
+        .await;
+        text.into_inner()
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+/// Checks `condition` every 20 ms until it holds or `limit` passes; returns whether it held.
+/// The one way tests wait for something to happen (never a bare sleep before an assertion).
+pub async fn eventually<F, Fut>(limit: Duration, mut condition: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if condition().await {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
