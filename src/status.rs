@@ -141,8 +141,8 @@ impl Status {
 /// Ready when every org has completed a listing within three poll intervals; otherwise the
 /// reasons.
 pub fn readiness(store: &Store, config: &Config, now: DateTime<Utc>) -> Result<(), Vec<String>> {
-    let window =
-        chrono::Duration::from_std(config.poll.interval * 3).unwrap_or(chrono::Duration::MAX);
+    let window = chrono::Duration::from_std(config.poll.interval.saturating_mul(3))
+        .unwrap_or(chrono::Duration::MAX);
     let mut reasons = Vec::new();
     for org in &config.orgs {
         match store.org_state(&org.id) {

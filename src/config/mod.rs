@@ -179,7 +179,8 @@ pub struct DeliveryConfig {
     /// First wait after a failed attempt; doubles each time, with full jitter.
     #[serde(with = "humantime_serde")]
     pub initial_backoff: Duration,
-    /// Longest wait between two attempts (a sink's `Retry-After` is honoured beyond it).
+    /// Longest wait between two attempts; a sink's `Retry-After` is honoured up to it (a longer
+    /// one is capped here and counts as a failed attempt, so no entry is parked forever).
     #[serde(with = "humantime_serde")]
     pub max_backoff: Duration,
     /// An entry still undelivered this long after detection becomes a dead letter at its next failure.

@@ -149,6 +149,7 @@ fn settle(
         Attempt::Retry { error, after } => (error, after, true),
         Attempt::Throttled { error, after } => (error, Some(after), false),
     };
+    let (after, counts) = honour(&worker.policy, after, counts);
     let attempts = entries.iter().map(|(_, e)| e.attempts).max().unwrap_or(0) + u32::from(counts);
     let oldest = entries
         .iter()
@@ -175,7 +176,10 @@ fn settle(
             .backoff
             .delay(attempts.max(1), &mut rand::rng())
     });
-    let next_at = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+    let next_at = chrono::Duration::from_std(wait)
+        .ok()
+        .and_then(|wait| now.checked_add_signed(wait))
+        .unwrap_or(now);
     for (seq, entry) in &mut entries {
         entry.attempts = attempts;
         entry.next_attempt_at = next_at;
@@ -187,6 +191,21 @@ fn settle(
         .metrics
         .delivery(worker.sink.name(), "retrying", entries.len(), None);
     Ok(Outcome::Retrying { attempts, next_at })
+}
+
+/// A sink's `Retry-After` as the wait before the next attempt, and whether the attempt counts:
+/// honoured up to `delivery.max_backoff`; beyond it (a sink asking for hours, or for centuries),
+/// the wait is capped there and the attempt counts as failed, so the entry neither spins nor
+/// parks forever and reaches its dead letter in the usual number of attempts.
+pub(crate) fn honour(
+    policy: &Policy,
+    after: Option<Duration>,
+    counts: bool,
+) -> (Option<Duration>, bool) {
+    match after {
+        Some(wait) if wait > policy.backoff.max => (Some(policy.backoff.max), true),
+        other => (other, counts),
+    }
 }
 
 /// Moves `entries` to the dead letters; `extra` is the attempt that just failed when it was not

@@ -63,8 +63,16 @@ impl Slot {
     pub fn finished(&mut self, cadence: &Cadence, started: Instant, failed: bool) {
         self.running = false;
         self.failures = if failed { self.failures + 1 } else { 0 };
-        self.next = started + cadence.delay(self.failures);
+        self.next = later(started, cadence.delay(self.failures));
     }
+}
+
+/// `at + wait`, or a century later for a wait beyond what an instant can hold (a configured
+/// interval of a billion years must not panic).
+fn later(at: Instant, wait: Duration) -> Instant {
+    at.checked_add(wait)
+        .or_else(|| at.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(at)
 }
 
 /// The idle orgs due at `now`, most overdue first, at most `room` of them.
@@ -178,6 +186,18 @@ mod tests {
         assert_eq!(due_orgs(&slots, now, 10), [1, 2]);
         assert_eq!(due_orgs(&slots, now, 1), [1]);
         assert_eq!(next_wake(&slots), Some(now - Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn an_interval_too_long_for_an_instant_does_not_panic() {
+        let huge = Cadence {
+            interval: Duration::MAX,
+            max_failure_delay: Duration::MAX,
+        };
+        let start = Instant::now();
+        let mut slot = Slot::new(start);
+        slot.finished(&huge, start, true);
+        assert!(slot.next > start);
     }
 
     proptest! {

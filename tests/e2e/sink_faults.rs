@@ -112,3 +112,34 @@ async fn a_tls_failure_is_retried_and_dead_lettered_after_max_attempts() {
         letters[0].reason
     );
 }
+
+#[tokio::test]
+async fn a_retry_after_of_centuries_or_past_u64_waits_only_max_backoff_and_counts() {
+    for seconds in [u64::MAX, 99_999_999_999] {
+        let world = World::start(1, 2).await;
+        world.hook.answer_always(Reply::RetryAfter(seconds));
+        let app = one_event(&world, "").await;
+        let before = chrono::Utc::now();
+        let outcomes = app.deliver_due().await.unwrap();
+        let Outcome::Retrying { attempts, next_at } = outcomes[0] else {
+            panic!("Retry-After {seconds}: {outcomes:?}");
+        };
+        assert_eq!(attempts, 1, "the capped wait counts as an attempt");
+        // delivery.max_backoff is 100ms in the test configuration.
+        assert!(
+            next_at <= before + chrono::Duration::seconds(1),
+            "{next_at}"
+        );
+        let mut dead = false;
+        for _ in 0..10 {
+            tokio::time::sleep(Duration::from_millis(120)).await;
+            let outcomes = app.deliver_due().await.unwrap();
+            dead |= matches!(outcomes[..], [Outcome::DeadLettered { .. }]);
+        }
+        assert!(
+            dead,
+            "after max_attempts (5) it is a dead letter, not parked"
+        );
+        assert_eq!(world.hook.received().len(), 5);
+    }
+}
