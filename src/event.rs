@@ -60,6 +60,10 @@ impl Field {
     }
 }
 
+/// The longest `conversation_id` accepted, in bytes. Real ids are short tokens; a longer one is
+/// bad data that would otherwise be stored, hashed and sent in every event about it.
+pub const MAX_ID_BYTES: usize = 1024;
+
 /// Why an upstream record was skipped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
@@ -69,6 +73,9 @@ pub enum RecordError {
     /// No usable `conversation_id`.
     #[error("record has no string `conversation_id`")]
     MissingId,
+    /// A `conversation_id` over [`MAX_ID_BYTES`]: bad data, and one it would cost to store and send.
+    #[error("record's `conversation_id` is {bytes} bytes, over the limit of {MAX_ID_BYTES}")]
+    IdTooLong { bytes: usize },
     /// A tracked field of the wrong type (the id is known, so the record still counts as seen).
     #[error("conversation {id}: `{field}` has the wrong type")]
     WrongType { id: String, field: &'static str },
@@ -92,13 +99,16 @@ impl PartialEq for Conversation {
 }
 
 impl Conversation {
-    /// Accepts an object with a non-empty string `conversation_id` and tracked fields of the
-    /// documented types (missing or null are fine: that is data).
+    /// Accepts an object with a non-empty string `conversation_id` of at most [`MAX_ID_BYTES`]
+    /// and tracked fields of the documented types (missing or null are fine: that is data).
     pub fn from_value(value: Value) -> Result<Conversation, RecordError> {
         let Value::Object(raw) = value else {
             return Err(RecordError::NotAnObject);
         };
         let id = match raw.get("conversation_id") {
+            Some(Value::String(id)) if id.len() > MAX_ID_BYTES => {
+                return Err(RecordError::IdTooLong { bytes: id.len() })
+            }
             Some(Value::String(id)) if !id.is_empty() => id.clone(),
             _ => return Err(RecordError::MissingId),
         };

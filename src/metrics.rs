@@ -51,6 +51,13 @@ pub struct StatusLabel {
     pub status: String,
 }
 
+/// `reason` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    /// Why, e.g. `too_large` or `malformed`.
+    pub reason: String,
+}
+
 /// `type` label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TypeLabel {
@@ -75,6 +82,7 @@ struct Inner {
     pages: Family<OrgLabel, Counter>,
     conversations: Family<OrgLabel, Counter>,
     skipped: Family<OrgLabel, Counter>,
+    pages_refused: Family<ReasonLabel, Counter>,
     events: Family<TypeLabel, Counter>,
     deliveries: Family<SinkOutcome, Counter>,
     delivery_seconds: Family<SinkLabel, Histogram>,
@@ -135,6 +143,12 @@ impl Metrics {
                 "Unusable upstream records skipped",
                 Family::default(),
             ),
+            pages_refused: register(
+                &mut r,
+                "api_pages_refused",
+                "Listing pages refused whole, by reason",
+                Family::default(),
+            ),
             events: register(
                 &mut r,
                 "events",
@@ -192,6 +206,15 @@ impl Metrics {
             .get_or_create(&label)
             .inc_by(conversations as u64);
         self.0.skipped.get_or_create(&label).inc_by(skipped as u64);
+    }
+
+    /// One listing page refused whole (`too_large`, `malformed`).
+    pub fn page_refused(&self, reason: &str) {
+        let reason = reason.to_string();
+        self.0
+            .pages_refused
+            .get_or_create(&ReasonLabel { reason })
+            .inc();
     }
 
     /// One event detected.

@@ -1,6 +1,9 @@
-//! The HyperRep client: one page per call, with retries, backoff, a shared request-rate ceiling
-//! and typed errors. The API key goes in `X-API-KEY` and nowhere else: not in errors, not in logs.
+//! The HyperRep client: one page per call, with retries, backoff, a shared request-rate ceiling,
+//! a shared `Retry-After` gate, bounded page bodies and typed errors. The API key goes in
+//! `X-API-KEY` and nowhere else: not in errors, not in logs.
 
+mod body;
+mod gate;
 mod page;
 
 pub use page::{parse_page, Page};
@@ -10,11 +13,13 @@ use crate::config::ApiConfig;
 use crate::metrics::Metrics;
 use crate::secret::Secret;
 use anyhow::Context;
+use body::{read_bounded, BodyError};
+use gate::Gate;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::StatusCode;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -39,6 +44,9 @@ pub enum ApiError {
     /// Connect error, timeout, reset, after the retries.
     #[error("{message} after {attempts} attempt(s)")]
     Transport { message: String, attempts: u32 },
+    /// 200 with a body over `api.max_page_bytes`. Not retried: it will not get smaller.
+    #[error("page refused: larger than api.max_page_bytes ({limit} bytes)")]
+    PageTooLarge { limit: u64 },
     /// Shutdown began while waiting.
     #[error("stopped by shutdown")]
     Cancelled,
@@ -48,13 +56,14 @@ pub enum ApiError {
 enum Try {
     Done(Vec<u8>),
     Fatal(ApiError),
+    /// Worth another try; `gated`: upstream named the wait (`Retry-After`), so the gate holds it.
     Again {
         error: ApiError,
-        wait: Option<Duration>,
+        gated: bool,
     },
 }
 
-/// The client; cheap to clone, and clones share the rate ceiling.
+/// The client; cheap to clone, and clones share the rate ceiling and the `Retry-After` gate.
 #[derive(Clone)]
 pub struct ApiClient {
     http: reqwest::Client,
@@ -64,6 +73,8 @@ pub struct ApiClient {
     max_retries: u32,
     backoff: Backoff,
     limiter: Arc<DefaultDirectRateLimiter>,
+    gate: Gate,
+    max_page_bytes: u64,
     metrics: Metrics,
 }
 
@@ -91,6 +102,8 @@ impl ApiClient {
                 max: config.max_backoff,
             },
             limiter: Arc::new(RateLimiter::direct(Quota::per_second(per_second))),
+            gate: Gate::new(config.max_retry_after),
+            max_page_bytes: config.max_page_bytes,
             metrics,
         })
     }
@@ -104,7 +117,10 @@ impl ApiClient {
     ) -> Result<Page, ApiError> {
         let url = self.page_url(org_id, cursor);
         let body = self.get(url, cancel).await?;
-        parse_page(&body).map_err(ApiError::Malformed)
+        parse_page(&body).map_err(|e| {
+            self.metrics.page_refused("malformed");
+            ApiError::Malformed(e)
+        })
     }
 
     fn page_url(&self, org_id: &str, cursor: Option<&str>) -> Url {
@@ -122,23 +138,40 @@ impl ApiClient {
     }
 
     /// GET with the retry schedule: connect errors, timeouts, 408, 429 and 5xx are retried up to
-    /// `max_retries` times; `Retry-After` wins over the backoff.
+    /// `max_retries` times; `Retry-After` wins over the backoff (the gate holds it).
     async fn get(&self, url: Url, cancel: &CancellationToken) -> Result<Vec<u8>, ApiError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            cancellable(cancel, self.limiter.until_ready()).await?;
-            let (error, wait) = match cancellable(cancel, self.try_once(&url, attempt)).await? {
+            cancellable(cancel, self.ready()).await?;
+            let (error, gated) = match cancellable(cancel, self.try_once(&url, attempt)).await? {
                 Try::Done(body) => return Ok(body),
                 Try::Fatal(error) => return Err(error),
-                Try::Again { error, wait } => (error, wait),
+                Try::Again { error, gated } => (error, gated),
             };
             if attempt > self.max_retries {
                 return Err(error);
             }
-            let wait = wait.unwrap_or_else(|| self.backoff.delay(attempt, &mut rand::rng()));
+            if gated {
+                tracing::warn!(%error, attempt, "HyperRep request failed; retrying after its Retry-After");
+                continue;
+            }
+            let wait = self.backoff.delay(attempt, &mut rand::rng());
             tracing::warn!(%error, attempt, wait_ms = wait.as_millis() as u64, "HyperRep request failed; retrying");
             cancellable(cancel, tokio::time::sleep(wait)).await?;
+        }
+    }
+
+    /// Waits until a request may go out: the `Retry-After` gate is open and the rate ceiling
+    /// allows one. The gate is checked again after the ceiling, which another org's answer may
+    /// have closed it during.
+    async fn ready(&self) {
+        loop {
+            self.gate.wait().await;
+            self.limiter.until_ready().await;
+            if self.gate.is_open() {
+                return;
+            }
         }
     }
 
@@ -166,17 +199,31 @@ impl ApiClient {
             "HyperRep answered"
         );
         if status == StatusCode::OK {
-            return match response.bytes().await {
-                Ok(body) => Try::Done(body.to_vec()),
-                Err(e) => transport(e, attempt),
-            };
+            return self.read_page(response, attempt).await;
         }
+        // Any status: a Retry-After holds every request with this key, retried or not.
         let wait = retry_after(response.headers(), chrono::Utc::now());
-        classify(status, attempt, wait)
+        if let Some(wait) = wait {
+            self.gate.hold(wait);
+        }
+        classify(status, attempt, wait.is_some())
+    }
+
+    async fn read_page(&self, mut response: reqwest::Response, attempt: u32) -> Try {
+        match read_bounded(&mut response, self.max_page_bytes).await {
+            Ok(body) => Try::Done(body),
+            Err(BodyError::Transport(e)) => transport(e, attempt),
+            Err(BodyError::TooLarge) => {
+                self.metrics.page_refused("too_large");
+                Try::Fatal(ApiError::PageTooLarge {
+                    limit: self.max_page_bytes,
+                })
+            }
+        }
     }
 }
 
-fn classify(status: StatusCode, attempts: u32, wait: Option<Duration>) -> Try {
+fn classify(status: StatusCode, attempts: u32, gated: bool) -> Try {
     match status.as_u16() {
         401 => Try::Fatal(ApiError::Unauthorized),
         403 => Try::Fatal(ApiError::Forbidden),
@@ -186,7 +233,7 @@ fn classify(status: StatusCode, attempts: u32, wait: Option<Duration>) -> Try {
                 status: status.as_u16(),
                 attempts,
             },
-            wait,
+            gated,
         },
         other => Try::Fatal(ApiError::Status {
             status: other,
@@ -210,7 +257,7 @@ fn transport(error: reqwest::Error, attempts: u32) -> Try {
     );
     Try::Again {
         error: ApiError::Transport { message, attempts },
-        wait: None,
+        gated: false,
     }
 }
 

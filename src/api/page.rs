@@ -91,6 +91,19 @@ mod tests {
     }
 
     #[test]
+    fn a_record_with_an_id_over_1_kib_is_skipped_and_the_rest_of_the_page_is_used() {
+        let long = "x".repeat(2048);
+        let edge = "y".repeat(crate::event::MAX_ID_BYTES);
+        let body = serde_json::json!({"data": [{"conversation_id": long},
+            {"conversation_id": edge}, {"conversation_id": "c3"}],
+            "pagination": {"has_more": false}});
+        let page = parse_page(body.to_string().as_bytes()).unwrap();
+        let ids: Vec<&str> = page.conversations.iter().map(|c| c.id()).collect();
+        assert_eq!(ids, [edge.as_str(), "c3"], "1024 bytes is still an id");
+        assert_eq!(page.skipped, [RecordError::IdTooLong { bytes: 2048 }]);
+    }
+
+    #[test]
     fn a_body_of_the_wrong_shape_is_refused_with_context() {
         for body in [
             &b"<html>"[..],

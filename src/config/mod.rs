@@ -71,6 +71,13 @@ pub struct ApiConfig {
     pub max_backoff: Duration,
     /// Client-side ceiling on requests per second, shared by all orgs.
     pub requests_per_second: u32,
+    /// Longest hold a `Retry-After` from the API puts on every request with this key: upstream
+    /// may ask for any wait, and a wrong or hostile header must not stop polling for good.
+    #[serde(with = "humantime_serde")]
+    pub max_retry_after: Duration,
+    /// Largest listing page read, in bytes: the body is read in chunks up to it, so an upstream
+    /// fault cannot make the process grow without bound. A larger page makes the listing incomplete.
+    pub max_page_bytes: u64,
 }
 
 impl Default for ApiConfig {
@@ -85,6 +92,8 @@ impl Default for ApiConfig {
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
             requests_per_second: 10,
+            max_retry_after: Duration::from_secs(600),
+            max_page_bytes: 8 * 1024 * 1024,
         }
     }
 }

@@ -23,6 +23,9 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
     errors
 }
 
+/// The smallest `api.max_page_bytes` accepted.
+const MIN_PAGE_BYTES: u64 = 64 * 1024;
+
 fn check_api(api: &ApiConfig, errors: &mut Vec<ConfigError>) {
     if api.api_key.is_none() {
         let reason = "required: set `api.api_key`, `api.api_key_file` or HRN_API__API_KEY";
@@ -42,6 +45,14 @@ fn check_api(api: &ApiConfig, errors: &mut Vec<ConfigError>) {
         ));
     }
     positive(api.timeout, "api.timeout", errors);
+    positive(api.max_retry_after, "api.max_retry_after", errors);
+    if api.max_page_bytes < MIN_PAGE_BYTES {
+        // A full page of 100 ordinary records is well over 16 KiB; less would refuse real pages.
+        errors.push(ConfigError::new(
+            "api.max_page_bytes",
+            format!("must be at least {MIN_PAGE_BYTES} (64 KiB)"),
+        ));
+    }
     positive(api.initial_backoff, "api.initial_backoff", errors);
     if api.initial_backoff > api.max_backoff {
         errors.push(ConfigError::new(

@@ -46,6 +46,17 @@ impl Org {
     }
 }
 
+/// One listing or single-conversation request, as received, for assertions about timing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimRequest {
+    /// When it arrived.
+    pub at: std::time::Instant,
+    /// The org in its path.
+    pub org: String,
+    /// The fault it got, if any.
+    pub fault: Option<Fault>,
+}
+
 /// Everything the simulator holds.
 pub struct State {
     pub api_key: String,
@@ -53,6 +64,7 @@ pub struct State {
     pub faults: Vec<FaultRule>,
     pub requests: u64,
     pub first_request: Option<std::time::Instant>,
+    pub log: Vec<SimRequest>,
     rng: StdRng,
 }
 
@@ -64,6 +76,7 @@ impl State {
             faults: Vec::new(),
             requests: 0,
             first_request: None,
+            log: Vec::new(),
             rng: StdRng::seed_from_u64(seed),
         }
     }
@@ -73,6 +86,15 @@ impl State {
         self.requests += 1;
         self.first_request
             .get_or_insert_with(std::time::Instant::now);
+    }
+
+    /// Logs a request with the fault it got.
+    pub fn log_request(&mut self, org: &str, fault: Option<&Fault>) {
+        self.log.push(SimRequest {
+            at: std::time::Instant::now(),
+            org: org.to_string(),
+            fault: fault.cloned(),
+        });
     }
 
     pub fn org(&self, id: &str) -> Option<&Org> {

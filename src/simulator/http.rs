@@ -87,6 +87,7 @@ async fn list(
     let fault = shared
         .lock()
         .take_fault(&org, Some(query.offset / query.limit));
+    shared.lock().log_request(&org, fault.as_ref());
     if let Some(Fault::Delay(wait)) = &fault {
         tokio::time::sleep(*wait).await;
     }
@@ -202,7 +203,27 @@ fn faulty(fault: Fault, mut page: Value, query: &ListQuery) -> Response {
             ]);
             (StatusCode::OK, Body::from_stream(stream)).into_response()
         }
+        Fault::HugePage { bytes } => huge(page, bytes),
     }
+}
+
+/// The page with a `padding` field of `bytes` spaces, sent in 64 KiB chunks as they are read.
+fn huge(page: Value, bytes: usize) -> Response {
+    let head = page.to_string();
+    let head = format!("{},\"padding\":\"", &head[..head.len() - 1]);
+    let chunk = axum::body::Bytes::from(vec![b' '; 64 * 1024]);
+    let padding = (0..bytes.div_ceil(chunk.len())).map(move |_| chunk.clone());
+    let parts = std::iter::once(head.into())
+        .chain(padding)
+        .chain(std::iter::once("\"}".into()))
+        .map(Ok::<_, std::io::Error>);
+    let headers = [("content-type", "application/json")];
+    (
+        StatusCode::OK,
+        headers,
+        Body::from_stream(futures::stream::iter(parts)),
+    )
+        .into_response()
 }
 
 async fn one(
@@ -211,7 +232,9 @@ async fn one(
     headers: HeaderMap,
 ) -> Response {
     shared.lock().count_request();
-    if let Some(fault) = shared.lock().take_fault(&org, None) {
+    let fault = shared.lock().take_fault(&org, None);
+    shared.lock().log_request(&org, fault.as_ref());
+    if let Some(fault) = fault {
         return faulty(
             fault,
             json!({}),

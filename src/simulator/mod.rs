@@ -4,6 +4,7 @@
 //! benchmarks use it; nothing in it is used when talking to the real API.
 
 mod data;
+pub use data::SimRequest;
 mod http;
 #[cfg(test)]
 mod tests;
@@ -64,6 +65,8 @@ pub enum Fault {
     EmptyPage,
     /// Headers, then the connection breaks mid-body.
     ConnectionReset,
+    /// The real page padded to about `bytes` with an extra field, streamed without a length.
+    HugePage { bytes: usize },
 }
 
 /// Which requests get a fault, and how many times.
@@ -268,6 +271,11 @@ impl Simulator {
     /// Requests received so far, faulted ones included.
     pub fn request_count(&self) -> u64 {
         self.shared.lock().requests
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<SimRequest> {
+        self.shared.lock().log.clone()
     }
 
     /// When the first request arrived (for start-up measurements).

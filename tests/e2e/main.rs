@@ -15,3 +15,4 @@ mod smtp;
 mod storage_faults;
 mod support;
 mod upstream_faults;
+mod upstream_limits;
