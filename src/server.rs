@@ -156,20 +156,14 @@ async fn admin_retry(
     if let Some(refused) = refusal(&state, &headers) {
         return refused;
     }
-    let sink = state
-        .store
-        .dead_letters()
-        .ok()
-        .and_then(|l| l.into_iter().find(|l| l.id == id))
-        .map(|l| l.sink);
     match state.store.retry_dead_letter(id) {
-        Ok(true) => {
-            if let Some(wake) = sink.as_ref().and_then(|s| state.wakes.get(s)) {
+        Ok(Some(sink)) => {
+            if let Some(wake) = state.wakes.get(&sink) {
                 wake.notify_one();
             }
             Json(json!({ "retried": id, "sink": sink })).into_response()
         }
-        Ok(false) => error(StatusCode::NOT_FOUND, format!("no dead letter {id}")),
+        Ok(None) => error(StatusCode::NOT_FOUND, format!("no dead letter {id}")),
         Err(e) => internal(e),
     }
 }

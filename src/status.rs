@@ -85,16 +85,13 @@ pub fn sinks(store: &Store, config: &Config) -> Result<Vec<SinkStatus>, StoreErr
     for sink in &config.sinks {
         entry(sink.name(), true);
     }
-    for name in store.outbox_sinks()? {
-        entry(&name, false);
-    }
-    let letters = store.dead_letters()?;
-    for letter in &letters {
-        entry(&letter.sink, false);
+    for name in store.sinks_with_entries().keys() {
+        entry(name, false);
     }
     for sink in sinks.values_mut() {
-        sink.outbox = store.outbox_depth(&sink.name);
-        sink.dead_letters = letters.iter().filter(|l| l.sink == sink.name).count();
+        let counts = store.sink_counts(&sink.name);
+        sink.outbox = counts.queued as usize;
+        sink.dead_letters = counts.dead as usize;
     }
     Ok(sinks.into_values().collect())
 }

@@ -73,12 +73,22 @@ pub enum DeadLetterCommand {
         /// The dead letter's id (from `list`).
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         id: Option<u64>,
-        /// Every dead letter.
+        /// Every dead letter (of `--sink` only, when given).
         #[arg(long)]
         all: bool,
+        /// With --all: only this sink's dead letters.
+        #[arg(long, requires = "all")]
+        sink: Option<String>,
     },
-    /// Delete every dead letter.
-    Purge,
+    /// Delete dead letters: all of them, or those of `--sink`, or those older than `--older-than`.
+    Purge {
+        /// Only this sink's dead letters.
+        #[arg(long)]
+        sink: Option<String>,
+        /// Only those given up longer ago than this (e.g. `7d`).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        older_than: Option<Duration>,
+    },
 }
 
 /// Options of `run`.

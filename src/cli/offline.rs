@@ -3,10 +3,21 @@
 
 use super::DeadLetterCommand;
 use crate::config::Config;
-use crate::store::{DeadLetter, Store, StoreError};
+use crate::store::{DeadFilter, DeadLetter, Store, StoreError};
 use std::process::ExitCode;
 
+/// Opens the existing store; these commands never create one (a mistyped `store.path` must not
+/// report an empty, healthy notifier).
 fn open(config: &Config) -> Result<Store, ExitCode> {
+    let path = &config.store.path;
+    if !path.exists() {
+        eprintln!(
+            "error: there is no store at {} (store.path): the notifier has not run with this \
+             configuration yet, or store.path points elsewhere",
+            path.display()
+        );
+        return Err(ExitCode::FAILURE);
+    }
     Store::open(&config.store.path, config.store.cache_mb).map_err(|error| {
         match error {
             StoreError::Locked { path } => eprintln!(
@@ -56,17 +67,27 @@ pub async fn dead_letters(config: Config, command: DeadLetterCommand) -> ExitCod
     let result = match command {
         DeadLetterCommand::List { json } => list(&store, json),
         DeadLetterCommand::Retry { id: Some(id), .. } => retry(&store, &[id]),
-        DeadLetterCommand::Retry { id: None, .. } => store
-            .dead_letters()
-            .map_err(anyhow::Error::from)
-            .and_then(|all| {
-                let ids: Vec<u64> = all.iter().map(|l| l.id).collect();
-                retry(&store, &ids)
-            }),
-        DeadLetterCommand::Purge => store
-            .purge_dead_letters()
-            .map(|n| println!("purged {n} dead letters"))
+        DeadLetterCommand::Retry { id: None, sink, .. } => store
+            .retry_dead_letters(&DeadFilter {
+                sink,
+                ..DeadFilter::default()
+            })
+            .map(|n| {
+                println!("re-queued {n} dead letters; they are delivered when the notifier runs")
+            })
             .map_err(Into::into),
+        DeadLetterCommand::Purge { sink, older_than } => {
+            let dead_before = older_than.map(|age| {
+                let age = chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX);
+                chrono::Utc::now()
+                    .checked_sub_signed(age)
+                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+            });
+            store
+                .purge_dead_letters(&DeadFilter { sink, dead_before })
+                .map(|n| println!("purged {n} dead letters"))
+                .map_err(Into::into)
+        }
     };
     let flushed = store.flush().await;
     super::report(result.and(flushed.map_err(Into::into)))
@@ -109,7 +130,7 @@ fn line(letter: &DeadLetter) -> String {
 fn retry(store: &Store, ids: &[u64]) -> anyhow::Result<()> {
     let mut missing = Vec::new();
     for id in ids {
-        if store.retry_dead_letter(*id)? {
+        if store.retry_dead_letter(*id)?.is_some() {
             println!("re-queued dead letter {id}; it is delivered when the notifier runs");
         } else {
             missing.push(id.to_string());

@@ -235,8 +235,8 @@ fn dead(
 /// is kept (and can be retried once the sink is back) instead of silently waiting forever.
 pub fn dead_letter_orphans(store: &Store, configured: &[&str]) -> Result<usize, StoreError> {
     let mut moved = 0;
-    for sink in store.outbox_sinks()? {
-        if configured.contains(&sink.as_str()) {
+    for (sink, counts) in store.sinks_with_entries() {
+        if counts.queued == 0 || configured.contains(&sink.as_str()) {
             continue;
         }
         let far = Utc::now() + chrono::Duration::days(365 * 100);

@@ -4,25 +4,32 @@
 //! Trees and keys:
 //! - `conversations`: `org \0 conversation` → revision (u64 BE) + snapshot JSON
 //! - `orgs`: `org` → [`OrgState`] JSON
-//! - `outbox`: `sink \0 seq` (u64 BE) → next attempt (i64 BE, ms) + [`OutboxEntry`] JSON; the
-//!   time prefix lets the dispatcher find due entries without parsing JSON
-//! - `dead_letters`: `seq` (u64 BE) → [`DeadLetter`] JSON
-//! - `meta`: `format_version`
+//! - `outbox`: `sink \0 seq` (u64 BE) → next attempt (i64 BE, ms) + [`OutboxEntry`] JSON
+//! - `outbox_due`: `sink \0 next attempt (u64 BE, ms) seq` → nothing: the due-time index
+//! - `dead_letters`: `seq` (u64 BE) → dead time, sink + [`DeadLetter`] JSON
+//! - default tree: `format_version`, `poll` (the last poll number)
+//!
+//! Queue sizes per sink are counters ([`SinkCounts`]), counted once at open.
 
+mod counts;
+mod dead;
 mod fingerprints;
+mod migrate;
 mod outbox;
 mod state;
 
+pub use counts::SinkCounts;
+pub use dead::{DeadFilter, DeadLetter};
 pub use fingerprints::Fingerprints;
-pub use outbox::{DeadLetter, Due, OutboxEntry};
+pub use outbox::{Due, OutboxEntry};
 pub use state::{Encoded, OrgState, PageCommit, Previous};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// The on-disk format this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The on-disk format this build reads and writes (older ones are migrated at open).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// What can go wrong with the store; callers branch on `Locked` and `Version`.
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +103,9 @@ pub struct Store {
     conversations: sled::Tree,
     orgs: sled::Tree,
     outbox: sled::Tree,
+    outbox_due: sled::Tree,
     dead: sled::Tree,
+    counts: Arc<counts::Counts>,
     /// Kept by a process that polls more than once (see [`Store::keep_fingerprints`]).
     fingerprints: Option<Arc<Fingerprints>>,
 }
@@ -109,16 +118,40 @@ impl Store {
             .cache_capacity(cache_mb.saturating_mul(1024 * 1024))
             .open()
             .map_err(|e| classify_open_error(e, path))?;
-        check_version(&db, path)?;
+        let (outbox, outbox_due) = (db.open_tree("outbox")?, db.open_tree("outbox_due")?);
+        let dead = db.open_tree("dead_letters")?;
+        let found = check_version(&db, path)?;
+        if found < FORMAT_VERSION {
+            tracing::info!(
+                from = found,
+                to = FORMAT_VERSION,
+                "migrating the store format"
+            );
+            migrate::migrate(found, &outbox, &outbox_due, &dead)?;
+            db.insert("format_version", FORMAT_VERSION.to_string().as_bytes())?;
+            db.flush()?;
+        }
         Ok(Store {
             counters: Arc::default(),
             conversations: db.open_tree("conversations")?,
             orgs: db.open_tree("orgs")?,
-            outbox: db.open_tree("outbox")?,
-            dead: db.open_tree("dead_letters")?,
+            counts: Arc::new(migrate::count(&outbox, &dead)?),
+            outbox,
+            outbox_due,
+            dead,
             fingerprints: None,
             db,
         })
+    }
+
+    /// Queued entries and dead letters of `sink` (counters: no scan).
+    pub fn sink_counts(&self, sink: &str) -> SinkCounts {
+        self.counts.get(sink)
+    }
+
+    /// Every sink with queued entries or dead letters, configured or not.
+    pub fn sinks_with_entries(&self) -> std::collections::BTreeMap<String, SinkCounts> {
+        self.counts.all()
     }
 
     /// Keeps the fingerprints of stored snapshots in memory, so that a poll reads the store only
@@ -198,15 +231,19 @@ fn classify_open_error(error: sled::Error, path: &Path) -> StoreError {
     }
 }
 
-fn check_version(db: &sled::Db, path: &Path) -> Result<()> {
-    let current = FORMAT_VERSION.to_string();
-    match db.get("format_version")? {
-        None => {
-            db.insert("format_version", current.as_bytes())?;
-            Ok(())
-        }
-        Some(found) if found.as_ref() == current.as_bytes() => Ok(()),
-        Some(found) => Err(StoreError::Version {
+/// The store's format version (the current one for a new store); a newer one than this build
+/// reads is an error.
+fn check_version(db: &sled::Db, path: &Path) -> Result<u32> {
+    let Some(found) = db.get("format_version")? else {
+        db.insert("format_version", FORMAT_VERSION.to_string().as_bytes())?;
+        return Ok(FORMAT_VERSION);
+    };
+    match std::str::from_utf8(&found)
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+    {
+        Some(version) if (1..=FORMAT_VERSION).contains(&version) => Ok(version),
+        _ => Err(StoreError::Version {
             path: path.to_path_buf(),
             found: String::from_utf8_lossy(&found).into_owned(),
         }),
@@ -228,21 +265,33 @@ fn prefix(first: &str) -> Vec<u8> {
 }
 
 type Tx<'a> = &'a sled::transaction::TransactionalTree;
+type TxResult<T> = sled::transaction::ConflictableTransactionResult<T, ()>;
 
-/// Runs `work` on two trees as one atomic step.
-fn transact(
-    a: &sled::Tree,
-    b: &sled::Tree,
-    work: impl Fn(Tx, Tx) -> sled::transaction::ConflictableTransactionResult<(), ()>,
-) -> Result<()> {
-    use sled::transaction::TransactionError;
-    use sled::Transactional;
-    (a, b)
-        .transaction(|(a, b)| work(a, b))
-        .map_err(|e| match e {
-            TransactionError::Storage(e) => StoreError::Sled(e),
-            TransactionError::Abort(()) => StoreError::Corrupt("transaction aborted".into()),
-        })
+fn tx_error(error: sled::transaction::TransactionError<()>) -> StoreError {
+    match error {
+        sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
+        sled::transaction::TransactionError::Abort(()) => {
+            StoreError::Corrupt("transaction aborted".into())
+        }
+    }
+}
+
+impl Store {
+    /// Runs `work` on the outbox, its index and the dead letters as one atomic step.
+    fn transact3<T>(&self, work: impl Fn(Tx, Tx, Tx) -> TxResult<T>) -> Result<T> {
+        use sled::Transactional;
+        (&self.outbox, &self.outbox_due, &self.dead)
+            .transaction(|(a, b, c)| work(a, b, c))
+            .map_err(tx_error)
+    }
+
+    /// Runs `work` on the conversations, the outbox and its index as one atomic step.
+    fn transact_with_conversations(&self, work: impl Fn(Tx, Tx, Tx) -> TxResult<()>) -> Result<()> {
+        use sled::Transactional;
+        (&self.conversations, &self.outbox, &self.outbox_due)
+            .transaction(|(a, b, c)| work(a, b, c))
+            .map_err(tx_error)
+    }
 }
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
@@ -251,3 +300,6 @@ fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod queue_tests;

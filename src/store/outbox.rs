@@ -1,10 +1,17 @@
-//! The outbox (what each sink still has to receive) and dead letters (what it could not).
+//! The outbox: what each sink still has to receive, indexed by when it is due.
+//!
+//! Each entry is `outbox[sink \0 seq]` = due time (i64 BE, ms) + [`OutboxEntry`] JSON, and has
+//! one key in `outbox_due`: `sink \0 due (u64 BE, ms) seq (u64 BE)`. Finding due work walks the
+//! index from the sink's earliest key and stops at the first one not yet due, so it costs what
+//! is due, not what is queued. The index is written without a transaction on the delivery path:
+//! an index key whose entry is gone, or whose entry now says another time, is stale (a crash
+//! between the two writes) and is dropped when met.
 
-use super::{corrupt, pair_key, prefix, transact, Result, Store};
+use super::{corrupt, pair_key, prefix, Result, Store};
 use crate::event::Event;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 /// One (event, sink) delivery still to make.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,21 +45,6 @@ impl OutboxEntry {
     }
 }
 
-/// An entry that will not be retried without an operator.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeadLetter {
-    /// Its id for `dead-letters retry ID`.
-    pub id: u64,
-    /// The sink that could not take it.
-    pub sink: String,
-    /// The entry as it was when given up.
-    pub entry: OutboxEntry,
-    /// When it was given up.
-    pub dead_at: DateTime<Utc>,
-    /// Why.
-    pub reason: String,
-}
-
 /// Entries that are due, and when the next of the others is.
 #[derive(Debug, Default)]
 pub struct Due {
@@ -60,6 +52,14 @@ pub struct Due {
     pub entries: Vec<(u64, OutboxEntry)>,
     /// The earliest `next_attempt_at` of the entries not yet due (unset when `limit` was reached).
     pub next_at: Option<DateTime<Utc>>,
+}
+
+/// A new entry as keys and values, ready for a transaction.
+pub(super) struct NewEntry {
+    pub(super) sink: String,
+    pub(super) key: Vec<u8>,
+    pub(super) value: Vec<u8>,
+    pub(super) index: Vec<u8>,
 }
 
 impl Store {
@@ -72,136 +72,113 @@ impl Store {
         busy: &HashSet<u64>,
     ) -> Result<Due> {
         let mut due = Due::default();
-        for item in self.outbox.scan_prefix(prefix(sink)) {
-            let (key, value) = item?;
-            let seq = seq_of(&key)?;
-            let at =
-                DateTime::from_timestamp_millis(i64::from_be_bytes(header(&value)?)).unwrap_or(now);
+        let now_ms = millis(now);
+        for key in self.outbox_due.scan_prefix(prefix(sink)).keys() {
+            let key = key?;
+            let (at, seq) = index_parts(&key)?;
+            if at > now_ms {
+                due.next_at = DateTime::from_timestamp_millis(at as i64);
+                break;
+            }
             if busy.contains(&seq) {
                 continue;
             }
-            if at <= now {
-                due.entries.push((seq, decode_entry(&value)?));
-                if due.entries.len() >= limit {
-                    // Full: the caller will not look at `next_at` before something finishes.
-                    break;
+            self.counters.read(1);
+            match self.outbox.get(pair_key(sink, &seq.to_be_bytes()))? {
+                Some(value) if header_millis(&value)? == at => {
+                    due.entries.push((seq, decode_entry(&value)?));
+                    if due.entries.len() >= limit {
+                        break;
+                    }
                 }
-            } else if due.next_at.is_none_or(|next| at < next) {
-                due.next_at = Some(at);
+                // Stale: the entry is gone or was rescheduled (see the module docs).
+                _ => {
+                    self.outbox_due.remove(&key)?;
+                }
             }
         }
+        due.entries.sort_by_key(|(seq, _)| *seq);
         Ok(due)
     }
 
-    /// Entries waiting for `sink`.
+    /// Entries waiting for `sink` (a counter, not a scan).
     pub fn outbox_depth(&self, sink: &str) -> usize {
-        self.outbox.scan_prefix(prefix(sink)).count()
-    }
-
-    /// Every sink name that has entries waiting.
-    pub fn outbox_sinks(&self) -> Result<BTreeSet<String>> {
-        let mut sinks = BTreeSet::new();
-        for key in self.outbox.iter().keys() {
-            let key = key?;
-            let end = key.iter().position(|b| *b == 0).unwrap_or(key.len());
-            sinks.insert(String::from_utf8_lossy(&key[..end]).into_owned());
-        }
-        Ok(sinks)
+        self.counts.get(sink).queued as usize
     }
 
     /// Replaces an entry after a failed attempt (attempts, next time, last error).
     pub fn reschedule(&self, sink: &str, seq: u64, entry: &OutboxEntry) -> Result<()> {
         let value = encode_entry(entry)?;
-        self.counters.wrote(1, sink.len() + 9 + value.len());
-        self.outbox
-            .insert(pair_key(sink, &seq.to_be_bytes()), value)?;
+        let key = pair_key(sink, &seq.to_be_bytes());
+        let at = header_millis(&value)?;
+        // The new index key first: a crash after it leaves a stale key, never a lost entry.
+        self.outbox_due.insert(index_key(sink, at, seq), &[])?;
+        let old = self.outbox.insert(&key, value.as_slice())?;
+        self.counters.wrote(2, key.len() + value.len());
+        match old {
+            Some(old) if header_millis(&old)? != at => {
+                self.outbox_due
+                    .remove(index_key(sink, header_millis(&old)?, seq))?;
+            }
+            Some(_) => {}
+            // It was delivered or dead-lettered meanwhile: take back what was just written.
+            None => {
+                self.outbox.remove(&key)?;
+                self.outbox_due.remove(index_key(sink, at, seq))?;
+            }
+        }
         Ok(())
     }
 
     /// Forgets a delivered entry.
     pub fn delivered(&self, sink: &str, seq: u64) -> Result<()> {
         self.counters.removed(1);
-        self.outbox.remove(pair_key(sink, &seq.to_be_bytes()))?;
+        if let Some(old) = self.outbox.remove(pair_key(sink, &seq.to_be_bytes()))? {
+            self.counts.queued(sink, 0, 1);
+            self.outbox_due
+                .remove(index_key(sink, header_millis(&old)?, seq))?;
+        }
         Ok(())
     }
 
-    /// Moves an entry to the dead letters in one atomic step; returns the dead letter's id.
-    pub fn dead_letter(
-        &self,
-        sink: &str,
-        seq: u64,
-        entry: OutboxEntry,
-        reason: &str,
-    ) -> Result<u64> {
-        let letter = DeadLetter {
-            id: seq,
-            sink: sink.to_string(),
-            entry,
-            dead_at: Utc::now(),
-            reason: reason.to_string(),
-        };
-        let bytes = serde_json::to_vec(&letter).map_err(|e| corrupt("dead letter", e))?;
-        let key = pair_key(sink, &seq.to_be_bytes());
-        transact(&self.outbox, &self.dead, |outbox, dead| {
-            outbox.remove(key.as_slice())?;
-            dead.insert(&seq.to_be_bytes(), bytes.as_slice())?;
-            Ok(())
-        })?;
-        Ok(seq)
-    }
-
-    /// Every dead letter, oldest first.
-    pub fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
-        self.dead
-            .iter()
-            .values()
-            .map(|v| serde_json::from_slice(&v?).map_err(|e| corrupt("dead letter", e)))
-            .collect()
-    }
-
-    /// Puts a dead letter back in its sink's outbox, due now, with a fresh attempt count.
-    /// Returns false when there is no such dead letter.
-    pub fn retry_dead_letter(&self, id: u64) -> Result<bool> {
-        let Some(bytes) = self.dead.get(id.to_be_bytes())? else {
-            return Ok(false);
-        };
-        let letter: DeadLetter =
-            serde_json::from_slice(&bytes).map_err(|e| corrupt("dead letter", e))?;
-        let now = Utc::now();
-        let entry = OutboxEntry {
-            attempts: 0,
-            next_attempt_at: now,
-            enqueued_at: now,
-            ..letter.entry
-        };
-        let (key, value) = self.encode_new_entry(&letter.sink, &entry)?;
-        transact(&self.outbox, &self.dead, |outbox, dead| {
-            dead.remove(&id.to_be_bytes())?;
-            outbox.insert(key.as_slice(), value.as_slice())?;
-            Ok(())
-        })?;
-        Ok(true)
-    }
-
-    /// Deletes every dead letter; returns how many.
-    pub fn purge_dead_letters(&self) -> Result<usize> {
-        let count = self.dead.len();
-        self.dead.clear()?;
-        Ok(count)
-    }
-
-    /// Key and value of a new entry for `sink`, with a fresh sequence number.
-    pub(super) fn encode_new_entry(
-        &self,
-        sink: &str,
-        entry: &OutboxEntry,
-    ) -> Result<(Vec<u8>, Vec<u8>)> {
+    /// Key, value and index key of a new entry for `sink`, with a fresh sequence number.
+    pub(super) fn encode_new_entry(&self, sink: &str, entry: &OutboxEntry) -> Result<NewEntry> {
         let seq = self.db.generate_id()?;
-        Ok((pair_key(sink, &seq.to_be_bytes()), encode_entry(entry)?))
+        let value = encode_entry(entry)?;
+        let index = index_key(sink, header_millis(&value)?, seq);
+        Ok(NewEntry {
+            sink: sink.to_string(),
+            key: pair_key(sink, &seq.to_be_bytes()),
+            value,
+            index,
+        })
     }
 }
 
-fn encode_entry(entry: &OutboxEntry) -> Result<Vec<u8>> {
+/// Milliseconds since the epoch, as an index orders them (times before 1970 sort first).
+fn millis(at: DateTime<Utc>) -> u64 {
+    at.timestamp_millis().max(0) as u64
+}
+
+/// `sink \0 at seq`.
+pub(super) fn index_key(sink: &str, at: u64, seq: u64) -> Vec<u8> {
+    let mut tail = at.to_be_bytes().to_vec();
+    tail.extend_from_slice(&seq.to_be_bytes());
+    pair_key(sink, &tail)
+}
+
+fn index_parts(key: &[u8]) -> Result<(u64, u64)> {
+    let tail = key
+        .len()
+        .checked_sub(16)
+        .map(|start| &key[start..])
+        .ok_or_else(|| corrupt("outbox index key", "too short"))?;
+    let (at, seq) = tail.split_at(8);
+    let number = |b: &[u8]| u64::from_be_bytes(b.try_into().expect("8 bytes"));
+    Ok((number(at), number(seq)))
+}
+
+pub(super) fn encode_entry(entry: &OutboxEntry) -> Result<Vec<u8>> {
     let mut bytes = entry
         .next_attempt_at
         .timestamp_millis()
@@ -211,21 +188,30 @@ fn encode_entry(entry: &OutboxEntry) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn header(value: &[u8]) -> Result<[u8; 8]> {
-    value
+/// The due time in an entry's header, as the index orders it.
+pub(super) fn header_millis(value: &[u8]) -> Result<u64> {
+    let header: [u8; 8] = value
         .get(..8)
         .and_then(|h| h.try_into().ok())
-        .ok_or_else(|| corrupt("outbox entry", "too short"))
+        .ok_or_else(|| corrupt("outbox entry", "too short"))?;
+    Ok(i64::from_be_bytes(header).max(0) as u64)
 }
 
-fn decode_entry(value: &[u8]) -> Result<OutboxEntry> {
+pub(super) fn decode_entry(value: &[u8]) -> Result<OutboxEntry> {
     serde_json::from_slice(&value[8..]).map_err(|e| corrupt("outbox entry", e))
 }
 
-fn seq_of(key: &[u8]) -> Result<u64> {
+/// The sequence number at the end of an outbox key.
+pub(super) fn seq_of(key: &[u8]) -> Result<u64> {
     let tail = key
         .len()
         .checked_sub(8)
         .ok_or_else(|| corrupt("outbox key", "too short"))?;
     Ok(u64::from_be_bytes(key[tail..].try_into().expect("8 bytes")))
+}
+
+/// The sink name at the start of an outbox or index key.
+pub(super) fn sink_of(key: &[u8]) -> String {
+    let end = key.iter().position(|b| *b == 0).unwrap_or(key.len());
+    String::from_utf8_lossy(&key[..end]).into_owned()
 }

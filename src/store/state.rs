@@ -1,7 +1,8 @@
 //! Conversation snapshots, per-org state, and the atomic page commit.
 
 use super::fingerprints::OrgPrints;
-use super::{corrupt, pair_key, prefix, transact, OutboxEntry, Result, Store, StoreError};
+use super::outbox::NewEntry;
+use super::{corrupt, pair_key, prefix, OutboxEntry, Result, Store, StoreError};
 use crate::diff::Stored;
 use crate::event::Conversation;
 use chrono::{DateTime, Utc};
@@ -150,11 +151,11 @@ impl Store {
         for (sink, entry) in &commit.outbox {
             entries.push(self.encode_new_entry(sink, entry)?);
         }
-        let bytes: usize = writes
-            .iter()
-            .chain(&entries)
-            .map(|(k, v)| k.len() + v.len())
-            .sum();
+        let bytes: usize = writes.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+            + entries
+                .iter()
+                .map(|e| e.key.len() + e.value.len() + e.index.len())
+                .sum::<usize>();
         self.counters.wrote(writes.len() + entries.len(), bytes);
         self.counters.removed(deletes.len());
         Ok(Keys {
@@ -165,28 +166,30 @@ impl Store {
     }
 
     /// Applies the keys in one transaction; returns its result and the snapshots it replaced or
-    /// deleted.
+    /// deleted. The entries' counters follow a successful commit.
     fn apply(&self, keys: &Keys) -> (Result<()>, Vec<sled::IVec>) {
         let replaced = RefCell::new(Vec::new());
-        let result = transact(
-            &self.conversations,
-            &self.outbox,
-            |conversations, outbox| {
-                // A transaction may run more than once (on a conflict): only the last run counts.
-                let mut replaced = replaced.borrow_mut();
-                replaced.clear();
-                for (key, value) in &keys.writes {
-                    replaced.extend(conversations.insert(key.as_slice(), value.as_slice())?);
-                }
-                for key in &keys.deletes {
-                    replaced.extend(conversations.remove(key.as_slice())?);
-                }
-                for (key, value) in &keys.entries {
-                    outbox.insert(key.as_slice(), value.as_slice())?;
-                }
-                Ok(())
-            },
-        );
+        let result = self.transact_with_conversations(|conversations, outbox, index| {
+            // A transaction may run more than once (on a conflict): only the last run counts.
+            let mut replaced = replaced.borrow_mut();
+            replaced.clear();
+            for (key, value) in &keys.writes {
+                replaced.extend(conversations.insert(key.as_slice(), value.as_slice())?);
+            }
+            for key in &keys.deletes {
+                replaced.extend(conversations.remove(key.as_slice())?);
+            }
+            for entry in &keys.entries {
+                outbox.insert(entry.key.as_slice(), entry.value.as_slice())?;
+                index.insert(entry.index.as_slice(), &[])?;
+            }
+            Ok(())
+        });
+        if result.is_ok() {
+            for entry in &keys.entries {
+                self.counts.queued(&entry.sink, 1, 0);
+            }
+        }
         (result, replaced.into_inner())
     }
 
@@ -220,7 +223,7 @@ impl Store {
 struct Keys {
     writes: Vec<(Vec<u8>, Vec<u8>)>,
     deletes: Vec<Vec<u8>>,
-    entries: Vec<(Vec<u8>, Vec<u8>)>,
+    entries: Vec<NewEntry>,
 }
 
 /// Keys and encoded snapshots; when a key is written twice, only the last write is kept (the

@@ -1,6 +1,6 @@
 //! The Slack sink against a loopback HTTP server that answers as Slack does.
 
-use crate::support::{once, run_binary, Receiver, Reply, World};
+use crate::support::{once, once_with, run_binary, Receiver, Reply, World};
 use hyperrep_notifier::config::load_str;
 use hyperrep_notifier::App;
 use serde_json::{json, Value};
@@ -86,15 +86,16 @@ async fn a_message_has_text_and_blocks_within_slack_limits_even_for_a_5000_chara
 async fn a_429_waits_for_retry_after_and_does_not_count_as_a_failed_attempt() {
     let world = World::start(1, 3).await;
     let slack = slack().await;
-    // One attempt allowed: if the 429 counted, the message would be dead-lettered.
-    let toml = world
-        .toml(&slack_sink(&slack.url, ""))
-        .replace("max_attempts = 5", "max_attempts = 1");
-    once(&toml).await;
+    // One attempt allowed: if the 429 counted, the message would be dead-lettered. A
+    // Retry-After within delivery.max_backoff is honoured as asked.
+    let mut config = load_str(&world.toml(&slack_sink(&slack.url, ""))).unwrap();
+    config.delivery.max_attempts = 1;
+    config.delivery.max_backoff = Duration::from_secs(5);
+    once_with(config.clone()).await;
     world.sim.create_conversation(&world.org(0));
     slack.script([Reply::RetryAfter(2)]);
 
-    let report = once(&toml).await;
+    let report = once_with(config.clone()).await;
 
     assert!(report.success(), "{report:?}");
     let received = slack.received();
@@ -104,7 +105,7 @@ async fn a_429_waits_for_retry_after_and_does_not_count_as_a_failed_attempt() {
         waited >= Duration::from_secs(2),
         "Retry-After: 2 not honoured: {waited:?}"
     );
-    let app = App::build(load_str(&toml).unwrap()).unwrap();
+    let app = App::build(config).unwrap();
     assert!(app.store.dead_letters().unwrap().is_empty());
 }
 

@@ -325,7 +325,11 @@ pub fn run_binary(
 
 /// `run --once` in-process on `toml`, draining for up to 15 s.
 pub async fn once(toml: &str) -> hyperrep_notifier::OnceReport {
-    let config = hyperrep_notifier::config::load_str(toml).expect("a valid test configuration");
+    once_with(hyperrep_notifier::config::load_str(toml).expect("a valid test configuration")).await
+}
+
+/// `run --once` in-process on `config`, draining for up to 15 s.
+pub async fn once_with(config: hyperrep_notifier::config::Config) -> hyperrep_notifier::OnceReport {
     hyperrep_notifier::run_once(
         config,
         tokio_util::sync::CancellationToken::new(),
