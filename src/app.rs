@@ -121,8 +121,9 @@ impl App {
             let due = self
                 .store
                 .due(worker.sink.name(), now, usize::MAX, &Default::default())?;
+            let entries = crate::dispatch::expire(worker, due.entries, now)?;
             let open = |poll| worker.outbox.is_open(poll);
-            for unit in plan(due.entries, worker.sink.batching(), &open, now).units {
+            for unit in plan(entries, worker.sink.batching(), &open, now).units {
                 outcomes.push(match unit {
                     Unit::One(seq, entry) => deliver_one(worker, seq, *entry).await?,
                     Unit::Batch(batch, entries) => deliver_batch(worker, batch, entries).await?,
@@ -132,6 +133,16 @@ impl App {
         Ok(outcomes)
     }
 
+    /// Removes the dead letters older than `delivery.keep_dead_letters`; returns how many.
+    pub fn sweep_dead_letters(&self) -> anyhow::Result<usize> {
+        let keep = self.config.delivery.keep_dead_letters;
+        Ok(crate::dispatch::sweep_dead_letters(
+            &self.store,
+            keep,
+            chrono::Utc::now(),
+        )?)
+    }
+
     /// Entries waiting in every sink's outbox.
     pub fn pending(&self) -> usize {
         self.poll.outbox.pending()
@@ -139,23 +150,23 @@ impl App {
 
     /// What the HTTP endpoints need.
     pub fn server_state(&self) -> Arc<crate::server::ServerState> {
-        let wakes = self
-            .workers
-            .iter()
-            .map(|w| (w.sink.name().to_string(), w.wake.clone()))
-            .collect();
         Arc::new(crate::server::ServerState {
             store: self.store.clone(),
             metrics: self.metrics.clone(),
             config: self.config.clone(),
             poll_now: self.poll_now.clone(),
-            wakes,
+            outbox: self.poll.outbox.clone(),
         })
     }
 
     /// Waits for the workers' attempts in flight (up to `server.shutdown_timeout`), then
-    /// flushes the store.
-    pub(crate) async fn finish(&self, mut workers: JoinSet<()>, stop: &CancellationToken) {
+    /// flushes the store; an error when the flush failed (what was not flushed is found again
+    /// by the next poll, but the exit code must say it).
+    pub(crate) async fn finish(
+        &self,
+        mut workers: JoinSet<()>,
+        stop: &CancellationToken,
+    ) -> anyhow::Result<()> {
         stop.cancel();
         let grace = self.config.server.shutdown_timeout;
         if tokio::time::timeout(grace, async {
@@ -168,8 +179,9 @@ impl App {
                 "deliveries still in flight at shutdown; they will be retried on the next start"
             );
         }
-        if let Err(error) = self.store.flush().await {
-            tracing::error!(%error, "cannot flush the store on the way out");
-        }
+        self.store
+            .flush()
+            .await
+            .context("cannot flush the store on the way out")
     }
 }

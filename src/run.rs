@@ -5,8 +5,10 @@ use crate::app::App;
 use crate::config::Config;
 use crate::poller::{poll_on_cadence, Cadence, OrgReport};
 use anyhow::Context;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// The daemon on `server.listen`: see [`run_on`].
@@ -18,9 +20,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     run_on(config, listener, shutdown).await
 }
 
-/// The daemon: serve the endpoints on `listener`, poll every `poll.interval` (or when
-/// `POST /admin/poll` asks), deliver continuously; when `shutdown` fires, stop polling, let
-/// deliveries in flight finish (up to `server.shutdown_timeout`), flush the store, return.
+/// The daemon: serve the endpoints on `listener`, poll every org on its cadence (or when
+/// `POST /admin/poll` asks), deliver continuously; see [`supervise`] for how it stops.
 pub async fn run_on(
     config: Config,
     listener: TcpListener,
@@ -28,35 +29,94 @@ pub async fn run_on(
 ) -> anyhow::Result<()> {
     let app = App::build(config)?;
     let address = listener.local_addr()?;
+    let stop = shutdown.child_token();
     let server = tokio::spawn(crate::server::serve(
         listener,
         app.server_state(),
-        shutdown.clone(),
+        stop.clone(),
     ));
+    tracing::info!(orgs = app.config.orgs.len(), sinks = app.workers.len(), %address, "hyperrep-notifier started");
+    supervise(app, server, stop).await
+}
+
+/// Runs the poll loop, the workers and the housekeeping beside `server` until `stop` fires (a
+/// signal), then lets deliveries in flight finish (up to `server.shutdown_timeout`) and flushes
+/// the store. An error, so that the process exits 1 and its orchestrator restarts it, when the
+/// HTTP server ended by itself (a daemon without `/healthz` must not go on polling), when the
+/// store failed to write (sled keeps such an error until the process restarts), or when the
+/// final flush failed.
+pub async fn supervise(
+    app: App,
+    mut server: JoinHandle<std::io::Result<()>>,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
     let stop_delivery = CancellationToken::new();
     let workers = app.spawn_workers(&stop_delivery);
-    tracing::info!(orgs = app.config.orgs.len(), sinks = app.workers.len(), %address, "hyperrep-notifier started");
+    let work = async { tokio::join!(poll(&app, &stop), tidy(&app, &stop)) };
+    tokio::pin!(work);
+    let failed = app.store.failed();
+    // Which of the three ended: the work (on `stop`), the server, or the store.
+    let (trouble, work_done, server_done) = tokio::select! {
+        _ = &mut work => (None, true, false),
+        ended = &mut server => (server_trouble(ended, &stop), false, true),
+        _ = failed.cancelled() => (Some(anyhow::anyhow!(
+            "the store cannot be written ({}); exiting so that a restart can reopen it",
+            app.store.failure().unwrap_or_default()
+        )), false, false),
+    };
+    if let Some(error) = &trouble {
+        tracing::error!(%error, "stopping");
+    }
+    stop.cancel();
+    if !work_done {
+        work.await;
+    }
+    tracing::info!("stopping: finishing deliveries in flight");
+    let finished = app.finish(workers, &stop_delivery).await;
+    if !server_done {
+        if let Ok(Err(error)) = server.await {
+            tracing::error!(%error, "the HTTP server failed");
+        }
+    }
+    tracing::info!("stopped");
+    trouble.map_or(finished, Err)
+}
+
+/// What the HTTP server's end means: nothing on a requested stop, else the reason to exit.
+fn server_trouble(
+    ended: Result<std::io::Result<()>, tokio::task::JoinError>,
+    stop: &CancellationToken,
+) -> Option<anyhow::Error> {
+    let why = match ended {
+        Ok(Ok(())) if stop.is_cancelled() => return None,
+        Ok(Ok(())) => "it stopped".to_string(),
+        Ok(Err(error)) => error.to_string(),
+        Err(error) => error.to_string(),
+    };
+    Some(anyhow::anyhow!(
+        "the HTTP server ended ({why}); exiting so that it is restarted"
+    ))
+}
+
+async fn poll(app: &App, stop: &CancellationToken) {
     let cadence = Cadence {
         interval: app.config.poll.interval,
         max_failure_delay: app.config.poll.max_failure_delay,
     };
-    poll_on_cadence(
-        &app.poll,
-        &app.config.orgs,
-        cadence,
-        &app.poll_now,
-        &shutdown,
-    )
-    .await;
-    tracing::info!("stopping: finishing deliveries in flight");
-    app.finish(workers, &stop_delivery).await;
-    match server.await {
-        Ok(Err(error)) => tracing::error!(%error, "the HTTP server failed"),
-        Err(error) => tracing::error!(%error, "the HTTP server task failed"),
-        Ok(Ok(())) => {}
+    poll_on_cadence(&app.poll, &app.config.orgs, cadence, &app.poll_now, stop).await;
+}
+
+/// At start and hourly: dead letters older than `delivery.keep_dead_letters` are removed.
+async fn tidy(app: &App, stop: &CancellationToken) {
+    loop {
+        if let Err(error) = app.sweep_dead_letters() {
+            tracing::error!(%error, "cannot remove old dead letters");
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+        }
     }
-    tracing::info!("stopped");
-    Ok(())
 }
 
 /// What `run --once` did.
@@ -66,12 +126,16 @@ pub struct OnceReport {
     pub orgs: Vec<OrgReport>,
     /// Entries still queued after the drain (they wait for the next run).
     pub pending: usize,
+    /// Entries that became dead letters during this run, per sink.
+    pub dead_lettered: BTreeMap<String, u64>,
 }
 
 impl OnceReport {
-    /// Every org listed completely and nothing left undelivered.
+    /// Every org listed completely, nothing left undelivered, nothing given up.
     pub fn success(&self) -> bool {
-        self.pending == 0 && self.orgs.iter().all(|o| o.complete && o.error.is_none())
+        self.pending == 0
+            && self.dead_lettered.is_empty()
+            && self.orgs.iter().all(|o| o.complete && o.error.is_none())
     }
 }
 
@@ -83,6 +147,8 @@ pub async fn run_once(
     drain: Duration,
 ) -> anyhow::Result<OnceReport> {
     let app = App::build_for_one_poll(config)?;
+    app.sweep_dead_letters()?;
+    let dead_before = dead_letters_per_sink(&app);
     let stop_delivery = CancellationToken::new();
     let workers = app.spawn_workers(&stop_delivery);
     let orgs = app.poll_once(&shutdown).await;
@@ -93,9 +159,22 @@ pub async fn run_once(
             _ = tokio::time::sleep(Duration::from_millis(50)) => {}
         }
     }
-    app.finish(workers, &stop_delivery).await;
+    app.finish(workers, &stop_delivery).await?;
+    let dead_lettered = dead_letters_per_sink(&app)
+        .into_iter()
+        .filter_map(|(sink, dead)| {
+            let new = dead.saturating_sub(dead_before.get(&sink).copied().unwrap_or(0));
+            (new > 0).then_some((sink, new))
+        })
+        .collect();
     Ok(OnceReport {
         orgs,
         pending: app.pending(),
+        dead_lettered,
     })
+}
+
+fn dead_letters_per_sink(app: &App) -> BTreeMap<String, u64> {
+    let sinks = app.store.sinks_with_entries().into_iter();
+    sinks.map(|(sink, counts)| (sink, counts.dead)).collect()
 }

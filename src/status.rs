@@ -140,6 +140,10 @@ impl Status {
 pub fn readiness(store: &Store, config: &Config, now: DateTime<Utc>) -> Result<(), Vec<String>> {
     let window = chrono::Duration::from_std(config.poll.interval.saturating_mul(3))
         .unwrap_or(chrono::Duration::MAX);
+    if let Some(failure) = store.failure() {
+        // The orgs' states would only repeat it: the store is what needs a person.
+        return Err(vec![format!("the store cannot be written: {failure}")]);
+    }
     let mut reasons = Vec::new();
     for org in &config.orgs {
         match store.org_state(&org.id) {

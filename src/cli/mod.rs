@@ -194,6 +194,12 @@ async fn run(config: Config, args: RunArgs) -> ExitCode {
                     once.pending
                 );
             }
+            for (sink, count) in &once.dead_lettered {
+                eprintln!(
+                    "sink {sink}: {count} deliveries became dead letters in this run \
+                     (see `hyperrep-notifier dead-letters list`)"
+                );
+            }
             ExitCode::FAILURE
         }
         Err(error) => report(Err(error)),

@@ -192,9 +192,14 @@ pub struct DeliveryConfig {
     /// one is capped here and counts as a failed attempt, so no entry is parked forever).
     #[serde(with = "humantime_serde")]
     pub max_backoff: Duration,
-    /// An entry still undelivered this long after detection becomes a dead letter at its next failure.
+    /// An entry still undelivered this long after it was queued becomes a dead letter, attempted
+    /// or not: a notification that late is no longer news, and the queue must not grow forever.
     #[serde(with = "humantime_serde")]
     pub max_age: Duration,
+    /// How long dead letters are kept for an operator to inspect and retry; older ones are
+    /// removed (hourly), so a sink that stays broken cannot fill the disk.
+    #[serde(with = "humantime_serde")]
+    pub keep_dead_letters: Duration,
     /// Time limit of one delivery attempt.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
@@ -209,6 +214,7 @@ impl Default for DeliveryConfig {
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(600),
             max_age: Duration::from_secs(24 * 3600),
+            keep_dead_letters: Duration::from_secs(30 * 24 * 3600),
             timeout: Duration::from_secs(10),
             concurrency: 8,
         }

@@ -6,10 +6,13 @@
 
 mod outbox;
 mod plan;
+mod settle;
 mod worker;
 
 pub use outbox::{OpenPoll, Outbox};
 pub use plan::{plan, Plan, Unit};
+use settle::settle;
+pub use settle::{expire, sweep_dead_letters};
 pub use worker::run_worker;
 
 use crate::backoff::Backoff;
@@ -30,7 +33,7 @@ pub struct Policy {
     pub backoff: Backoff,
     /// Attempts before giving up.
     pub max_attempts: u32,
-    /// Age (since detection) after which a failure is final.
+    /// Age (since queued) after which an entry is a dead letter, attempted or not.
     pub max_age: Duration,
     /// Attempts in flight per sink.
     pub concurrency: usize,
@@ -123,112 +126,6 @@ async fn bounded(worker: &Worker, attempt: impl std::future::Future<Output = Att
             error: format!("no answer within {}", humantime::format_duration(limit)),
             after: None,
         })
-}
-
-/// Records what an attempt means for its entries.
-fn settle(
-    worker: &Worker,
-    mut entries: Vec<(u64, OutboxEntry)>,
-    attempt: Attempt,
-) -> Result<Outcome, StoreError> {
-    let (error, after, counts) = match attempt {
-        Attempt::Delivered(detail) => {
-            let now = Utc::now();
-            for (seq, entry) in &entries {
-                worker.store.delivered(worker.sink.name(), *seq)?;
-                // enqueued_at keeps sub-second precision; the event's timestamp is whole seconds.
-                let latency = (now - entry.enqueued_at).to_std().unwrap_or_default();
-                worker
-                    .metrics
-                    .delivery(worker.sink.name(), "delivered", 1, Some(latency));
-            }
-            tracing::debug!(%detail, "delivered");
-            return Ok(Outcome::Delivered);
-        }
-        Attempt::Reject(error) => return dead(worker, entries, 1, format!("refused: {error}")),
-        Attempt::Retry { error, after } => (error, after, true),
-        Attempt::Throttled { error, after } => (error, Some(after), false),
-    };
-    let (after, counts) = honour(&worker.policy, after, counts);
-    let attempts = entries.iter().map(|(_, e)| e.attempts).max().unwrap_or(0) + u32::from(counts);
-    let oldest = entries
-        .iter()
-        .map(|(_, e)| e.enqueued_at)
-        .min()
-        .unwrap_or_else(Utc::now);
-    let now = Utc::now();
-    if attempts >= worker.policy.max_attempts {
-        return dead(
-            worker,
-            entries,
-            u32::from(counts),
-            format!("gave up after {attempts} attempts: {error}"),
-        );
-    }
-    if (now - oldest).to_std().unwrap_or_default() >= worker.policy.max_age {
-        let max_age = humantime::format_duration(worker.policy.max_age);
-        let reason = format!("undelivered for longer than {max_age}: {error}");
-        return dead(worker, entries, u32::from(counts), reason);
-    }
-    let wait = after.unwrap_or_else(|| {
-        worker
-            .policy
-            .backoff
-            .delay(attempts.max(1), &mut rand::rng())
-    });
-    let next_at = chrono::Duration::from_std(wait)
-        .ok()
-        .and_then(|wait| now.checked_add_signed(wait))
-        .unwrap_or(now);
-    for (seq, entry) in &mut entries {
-        entry.attempts = attempts;
-        entry.next_attempt_at = next_at;
-        entry.last_error = Some(error.clone());
-        worker.store.reschedule(worker.sink.name(), *seq, entry)?;
-    }
-    tracing::warn!(%error, attempts, retry_in_ms = wait.as_millis() as u64, "delivery failed; will retry");
-    worker
-        .metrics
-        .delivery(worker.sink.name(), "retrying", entries.len(), None);
-    Ok(Outcome::Retrying { attempts, next_at })
-}
-
-/// A sink's `Retry-After` as the wait before the next attempt, and whether the attempt counts:
-/// honoured up to `delivery.max_backoff`; beyond it (a sink asking for hours, or for centuries),
-/// the wait is capped there and the attempt counts as failed, so the entry neither spins nor
-/// parks forever and reaches its dead letter in the usual number of attempts.
-pub(crate) fn honour(
-    policy: &Policy,
-    after: Option<Duration>,
-    counts: bool,
-) -> (Option<Duration>, bool) {
-    match after {
-        Some(wait) if wait > policy.backoff.max => (Some(policy.backoff.max), true),
-        other => (other, counts),
-    }
-}
-
-/// Moves `entries` to the dead letters; `extra` is the attempt that just failed when it was not
-/// counted yet.
-fn dead(
-    worker: &Worker,
-    entries: Vec<(u64, OutboxEntry)>,
-    extra: u32,
-    reason: String,
-) -> Result<Outcome, StoreError> {
-    worker
-        .metrics
-        .delivery(worker.sink.name(), "dead_lettered", entries.len(), None);
-    for (seq, mut entry) in entries {
-        entry.attempts += extra;
-        entry.last_error = Some(reason.clone());
-        let attempts = entry.attempts;
-        let id = worker
-            .store
-            .dead_letter(worker.sink.name(), seq, entry, &reason)?;
-        tracing::error!(%reason, attempts, dead_letter = id, "delivery given up: moved to dead letters");
-    }
-    Ok(Outcome::DeadLettered { reason })
 }
 
 /// Moves every entry queued for a sink that is no longer configured to the dead letters, so it

@@ -64,8 +64,9 @@ fn start_due(
         busy,
     )?;
     let full = single && due.entries.len() == room;
+    let entries = super::expire(worker, due.entries, now)?;
     let open = |poll| worker.outbox.is_open(poll);
-    let plan = plan(due.entries, batching, &open, now);
+    let plan = plan(entries, batching, &open, now);
     if single {
         for unit in plan.units {
             spawn(worker, vec![unit], busy, tasks);

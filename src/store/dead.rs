@@ -87,6 +87,16 @@ impl Store {
         entry: OutboxEntry,
         reason: &str,
     ) -> Result<u64> {
+        self.watch(|| self.dead_letter_unwatched(sink, seq, entry, reason))
+    }
+
+    fn dead_letter_unwatched(
+        &self,
+        sink: &str,
+        seq: u64,
+        entry: OutboxEntry,
+        reason: &str,
+    ) -> Result<u64> {
         let letter = DeadLetter {
             id: seq,
             sink: sink.to_string(),

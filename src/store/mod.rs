@@ -17,6 +17,7 @@ mod fingerprints;
 mod migrate;
 mod outbox;
 mod state;
+mod tx;
 
 pub use counts::SinkCounts;
 pub use dead::{DeadFilter, DeadLetter};
@@ -35,7 +36,11 @@ pub const FORMAT_VERSION: u32 = 2;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Another process has the store open.
-    #[error("the store at {path} is in use by another hyperrep-notifier process")]
+    #[error(
+        "the store at {path} is in use by another hyperrep-notifier process: stop that one \
+         first, or give this one its own store.path (one process per store; in Kubernetes, \
+         one replica per volume)"
+    )]
     Locked { path: PathBuf },
     /// Written by a build with another on-disk format.
     #[error(
@@ -106,6 +111,7 @@ pub struct Store {
     outbox_due: sled::Tree,
     dead: sled::Tree,
     counts: Arc<counts::Counts>,
+    health: Arc<tx::Health>,
     /// Kept by a process that polls more than once (see [`Store::keep_fingerprints`]).
     fingerprints: Option<Arc<Fingerprints>>,
 }
@@ -136,6 +142,7 @@ impl Store {
             conversations: db.open_tree("conversations")?,
             orgs: db.open_tree("orgs")?,
             counts: Arc::new(migrate::count(&outbox, &dead)?),
+            health: Arc::default(),
             outbox,
             outbox_due,
             dead,
@@ -178,6 +185,10 @@ impl Store {
 
     /// Numbers a new poll (1, 2, …, kept across restarts).
     pub fn next_poll(&self) -> Result<u64> {
+        self.watch(|| self.bump_poll())
+    }
+
+    fn bump_poll(&self) -> Result<u64> {
         let next = self.db.update_and_fetch("poll", |old| {
             let last = old
                 .and_then(|b| b.try_into().ok())
@@ -214,8 +225,8 @@ impl Store {
 
     /// Makes everything written so far durable.
     pub async fn flush(&self) -> Result<()> {
-        self.db.flush_async().await?;
-        Ok(())
+        let flushed = self.db.flush_async().await.map_err(StoreError::from);
+        self.watch(|| flushed.map(drop))
     }
 }
 
@@ -262,36 +273,6 @@ fn pair_key(first: &str, second: &[u8]) -> Vec<u8> {
 /// `a \0`: the prefix of every [`pair_key`] starting with `first`.
 fn prefix(first: &str) -> Vec<u8> {
     pair_key(first, b"")
-}
-
-type Tx<'a> = &'a sled::transaction::TransactionalTree;
-type TxResult<T> = sled::transaction::ConflictableTransactionResult<T, ()>;
-
-fn tx_error(error: sled::transaction::TransactionError<()>) -> StoreError {
-    match error {
-        sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
-        sled::transaction::TransactionError::Abort(()) => {
-            StoreError::Corrupt("transaction aborted".into())
-        }
-    }
-}
-
-impl Store {
-    /// Runs `work` on the outbox, its index and the dead letters as one atomic step.
-    fn transact3<T>(&self, work: impl Fn(Tx, Tx, Tx) -> TxResult<T>) -> Result<T> {
-        use sled::Transactional;
-        (&self.outbox, &self.outbox_due, &self.dead)
-            .transaction(|(a, b, c)| work(a, b, c))
-            .map_err(tx_error)
-    }
-
-    /// Runs `work` on the conversations, the outbox and its index as one atomic step.
-    fn transact_with_conversations(&self, work: impl Fn(Tx, Tx, Tx) -> TxResult<()>) -> Result<()> {
-        use sled::Transactional;
-        (&self.conversations, &self.outbox, &self.outbox_due)
-            .transaction(|(a, b, c)| work(a, b, c))
-            .map_err(tx_error)
-    }
 }
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {

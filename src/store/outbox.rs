@@ -108,6 +108,10 @@ impl Store {
 
     /// Replaces an entry after a failed attempt (attempts, next time, last error).
     pub fn reschedule(&self, sink: &str, seq: u64, entry: &OutboxEntry) -> Result<()> {
+        self.watch(|| self.reschedule_unwatched(sink, seq, entry))
+    }
+
+    fn reschedule_unwatched(&self, sink: &str, seq: u64, entry: &OutboxEntry) -> Result<()> {
         let value = encode_entry(entry)?;
         let key = pair_key(sink, &seq.to_be_bytes());
         let at = header_millis(&value)?;
@@ -132,6 +136,10 @@ impl Store {
 
     /// Forgets a delivered entry.
     pub fn delivered(&self, sink: &str, seq: u64) -> Result<()> {
+        self.watch(|| self.delivered_unwatched(sink, seq))
+    }
+
+    fn delivered_unwatched(&self, sink: &str, seq: u64) -> Result<()> {
         self.counters.removed(1);
         if let Some(old) = self.outbox.remove(pair_key(sink, &seq.to_be_bytes()))? {
             self.counts.queued(sink, 0, 1);

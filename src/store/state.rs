@@ -124,6 +124,10 @@ impl Store {
     /// crash either all of it is there or none of it, so a change is never recorded without
     /// its notifications, nor notified without being recorded.
     pub fn commit_page(&self, org: &str, commit: &PageCommit) -> Result<()> {
+        self.watch(|| self.commit_unwatched(org, commit))
+    }
+
+    fn commit_unwatched(&self, org: &str, commit: &PageCommit) -> Result<()> {
         if commit.writes.is_empty() && commit.deletes.is_empty() && commit.outbox.is_empty() {
             return Ok(());
         }
@@ -203,6 +207,10 @@ impl Store {
 
     /// Replaces the org's state.
     pub fn set_org_state(&self, org: &str, state: &OrgState) -> Result<()> {
+        self.watch(|| self.set_org_state_unwatched(org, state))
+    }
+
+    fn set_org_state_unwatched(&self, org: &str, state: &OrgState) -> Result<()> {
         let bytes = serde_json::to_vec(state).map_err(|e| corrupt("org state", e))?;
         self.counters.wrote(1, org.len() + bytes.len());
         self.orgs.insert(org.as_bytes(), bytes)?;
