@@ -1,0 +1,151 @@
+//! Sink URLs as secrets, per-URL Slack pacing and bounded answer bodies, through what a user
+//! meets: the real binary's output and logs, and loopback receivers.
+
+use crate::support::{run_binary, Receiver, Reply, World};
+use std::process::Output;
+
+/// The secret parts of the webhook URLs below (Discord-style: the path is the token).
+const PATH_TOKEN: &str = "PathT0kenAbCdEf0123456789";
+const QUERY_TOKEN: &str = "Qu3ryT0ken9876543210";
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Runs the binary off the async runtime (the receivers live on it).
+async fn run(args: &[&str], config: &std::path::Path, env: &[(&str, &str)]) -> Output {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let config = config.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        run_binary(&args, Some(&config), &env)
+    })
+    .await
+    .unwrap()
+}
+
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn assert_no_token(what: &str, shown: &str) {
+    for token in [PATH_TOKEN, QUERY_TOKEN] {
+        assert!(!shown.contains(token), "{what} shows {token}:\n{shown}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_in_a_webhook_url_shows_in_neither_check_nor_debug_logs_nor_dead_letters() {
+    let world = World::start(1, 3).await;
+    let refusing = Receiver::start().await;
+    let hook_path = format!("/hook/api/webhooks/123/{PATH_TOKEN}?token={QUERY_TOKEN}");
+    // Express-style: the refusal quotes the path it was sent to.
+    let echo: &'static str = format!("Cannot POST {hook_path}").leak();
+    refusing.answer_always(Reply::Body(404, echo));
+    let origin = refusing.url.trim_end_matches("/hook").to_string();
+    let url_file = world.dir.path().join("refused_url");
+    std::fs::write(&url_file, format!("  {origin}{hook_path}\n")).unwrap();
+    let port = closed_port();
+    let extra = format!(
+        "[[sinks]]\nname = \"refused\"\ntype = \"webhook\"\nurl_file = {:?}\n\
+         [[sinks]]\nname = \"unreachable\"\ntype = \"webhook\"\n\
+         url = \"http://127.0.0.1:{port}/api/webhooks/456/{PATH_TOKEN}?token={QUERY_TOKEN}\"\n",
+        url_file.display().to_string()
+    );
+    let config = world.dir.path().join("notifier.toml");
+    let toml = world
+        .toml(&extra)
+        .replace("max_attempts = 5", "max_attempts = 1");
+    std::fs::write(&config, toml).unwrap();
+
+    let check = run(&["check"], &config, &[]).await;
+    let debug = [("RUST_LOG", "debug")];
+    let baseline = run(&["run", "--once"], &config, &debug).await;
+    world.sim.create_conversation(&world.org(0));
+    let failing = run(&["run", "--once"], &config, &debug).await;
+    let listed = run(&["dead-letters", "list"], &config, &[]).await;
+    let json = run(&["dead-letters", "list", "--json"], &config, &[]).await;
+
+    let shown = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(
+        shown.contains(&format!("url = \"{origin}/[redacted]\"")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!("url = \"http://127.0.0.1:{port}/[redacted]\"")),
+        "{shown}"
+    );
+    assert_no_token("check", &text(&check));
+    assert_eq!(
+        refusing.received().len(),
+        1,
+        "the URL from url_file was used"
+    );
+    let logs = text(&failing);
+    assert!(
+        logs.contains("DEBUG"),
+        "the run logged at debug level:\n{logs}"
+    );
+    assert!(logs.contains("delivery given up"), "{logs}");
+    assert_no_token("the first run's logs", &text(&baseline));
+    assert_no_token("the failing run's logs", &logs);
+    let letters = text(&listed);
+    assert!(
+        letters.contains("sink refused") && letters.contains("HTTP 404"),
+        "{letters}"
+    );
+    assert!(
+        letters.contains("sink unreachable") && letters.contains(&format!("127.0.0.1:{port}")),
+        "{letters}"
+    );
+    assert_no_token("dead-letters list", &letters);
+    assert_no_token("dead-letters list --json", &text(&json));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_url_file_named_in_the_environment_is_read_and_used() {
+    let world = World::start(1, 3).await;
+    let url_file = world.dir.path().join("hook_url");
+    std::fs::write(&url_file, format!("{}\n", world.hook.url)).unwrap();
+    // The file's own sink points nowhere: only the environment's can deliver.
+    let config = world.dir.path().join("notifier.toml");
+    let nowhere = format!("http://127.0.0.1:{}/hook", closed_port());
+    std::fs::write(&config, world.toml("").replace(&world.hook.url, &nowhere)).unwrap();
+    let sinks = format!(
+        "[{{name=\"hook\", type=\"webhook\", url_file={:?}}}]",
+        url_file.display().to_string()
+    );
+    let env = [("HRN_SINKS", sinks.as_str())];
+
+    let check = run(&["check"], &config, &env).await;
+    assert!(run(&["run", "--once"], &config, &env)
+        .await
+        .status
+        .success());
+    world.sim.create_conversation(&world.org(0));
+    let delivered = run(&["run", "--once"], &config, &env).await;
+
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(
+        String::from_utf8_lossy(&check.stdout).contains("url_file = "),
+        "{}",
+        text(&check)
+    );
+    assert!(delivered.status.success(), "{}", text(&delivered));
+    assert_eq!(
+        world.hook.events().len(),
+        1,
+        "delivered to the URL from the file"
+    );
+}
