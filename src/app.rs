@@ -61,8 +61,9 @@ impl App {
         let policy = Policy::from(&config.delivery);
         let mut workers = Vec::new();
         let mut routes = Vec::new();
+        let pacers = crate::sinks::slack::Pacers::default();
         for sink_config in &config.sinks {
-            let sink = Arc::new(Sink::build(sink_config, &config.delivery)?);
+            let sink = Arc::new(Sink::build(sink_config, &config.delivery, &pacers)?);
             let wake = Arc::new(Notify::new());
             routes.push(Route {
                 sink: sink.name().to_string(),

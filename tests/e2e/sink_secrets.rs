@@ -1,8 +1,9 @@
 //! Sink URLs as secrets, per-URL Slack pacing and bounded answer bodies, through what a user
 //! meets: the real binary's output and logs, and loopback receivers.
 
-use crate::support::{run_binary, Receiver, Reply, World};
+use crate::support::{once, run_binary, Receiver, Reply, World};
 use std::process::Output;
+use std::time::Duration;
 
 /// The secret parts of the webhook URLs below (Discord-style: the path is the token).
 const PATH_TOKEN: &str = "PathT0kenAbCdEf0123456789";
@@ -148,4 +149,36 @@ async fn a_webhook_url_file_named_in_the_environment_is_read_and_used() {
         1,
         "delivered to the URL from the file"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_slack_sinks_on_one_url_share_its_pace_of_one_message_a_second() {
+    let world = World::start(1, 3).await;
+    let slack = Receiver::start().await;
+    slack.answer_always(Reply::Body(200, "ok"));
+    let sink = |name: &str| {
+        format!(
+            "[[sinks]]\nname = \"{name}\"\ntype = \"slack\"\nurl = \"{}/services/T0/B0/SHARED\"\n",
+            slack.url
+        )
+    };
+    let toml = world.toml(&format!("{}{}", sink("alerts"), sink("leads")));
+    assert!(once(&toml).await.success());
+    for _ in 0..2 {
+        world.sim.create_conversation(&world.org(0));
+    }
+
+    let report = once(&toml).await;
+
+    assert!(report.success(), "{report:?}");
+    let mut arrivals: Vec<_> = slack.received().iter().map(|r| r.at).collect();
+    assert_eq!(arrivals.len(), 4, "two messages for each of the two sinks");
+    arrivals.sort();
+    for pair in arrivals.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= Duration::from_millis(900),
+            "two messages to one URL {gap:?} apart"
+        );
+    }
 }
