@@ -4,6 +4,7 @@
 //!
 //! Adding a sink: one file here, one variant in [`Sink`] and in `config::SinkConfig`.
 
+mod body;
 pub mod console;
 pub mod email;
 pub mod slack;

@@ -253,12 +253,8 @@ impl SlackSink {
         match sent {
             Ok(response) => {
                 let (status, headers) = (response.status(), response.headers().clone());
-                classify(
-                    status,
-                    &headers,
-                    &response.text().await.unwrap_or_default(),
-                    &shown,
-                )
+                let body = super::body::snippet(response).await;
+                classify(status, &headers, &body, &shown)
             }
             Err(e) => Attempt::Retry {
                 error: format!("{shown}: {}", error_chain(&e.without_url())),

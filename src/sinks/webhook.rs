@@ -134,7 +134,7 @@ impl WebhookSink {
         match request.body(body).send().await {
             Ok(response) => {
                 let (status, headers) = (response.status(), response.headers().clone());
-                let text = response.text().await.unwrap_or_default();
+                let text = super::body::snippet(response).await;
                 classify(status, &headers, &hide_url_tokens(&text, &self.url))
             }
             // `without_url`: reqwest's errors quote the whole URL, tokens and all.

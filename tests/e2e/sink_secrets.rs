@@ -2,8 +2,13 @@
 //! meets: the real binary's output and logs, and loopback receivers.
 
 use crate::support::{once, run_binary, Receiver, Reply, World};
+use hyperrep_notifier::config::load_str;
+use hyperrep_notifier::App;
 use std::process::Output;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The secret parts of the webhook URLs below (Discord-style: the path is the token).
 const PATH_TOKEN: &str = "PathT0kenAbCdEf0123456789";
@@ -181,4 +186,77 @@ async fn two_slack_sinks_on_one_url_share_its_pace_of_one_message_a_second() {
             "two messages to one URL {gap:?} apart"
         );
     }
+}
+
+/// An HTTP endpoint that answers every request 500 with a body that never ends, and counts the
+/// body bytes it managed to send.
+async fn endless_500() -> (String, Arc<AtomicU64>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let sent = Arc::new(AtomicU64::new(0));
+    let counter = sent.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let _ = socket.read(&mut [0; 8192]).await;
+                let head = "HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain\r\n\
+                            transfer-encoding: chunked\r\n\r\n";
+                let piece = 64 * 1024;
+                let chunk = format!("{piece:x}\r\n{}\r\n", "x".repeat(piece));
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                // Until the client hangs up (or 16 GiB, so a reader that never stops cannot
+                // keep the test machine busy for ever).
+                while counter.load(Ordering::Relaxed) < 16 << 30
+                    && socket.write_all(chunk.as_bytes()).await.is_ok()
+                {
+                    counter.fetch_add(piece as u64, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    (url, sent)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_500_body_is_cut_short_and_the_entries_are_dead_lettered_with_a_snippet() {
+    let world = World::start(1, 3).await;
+    let (url, sent) = endless_500().await;
+    let extra = format!(
+        "[[sinks]]\nname = \"endless-hook\"\ntype = \"webhook\"\nurl = \"{url}/hook\"\n\
+         [[sinks]]\nname = \"endless-slack\"\ntype = \"slack\"\nurl = \"{url}/services/T0/B0/X\"\n"
+    );
+    // One attempt, and time enough that a sink reading the whole body would be seen doing it.
+    let toml = world
+        .toml(&extra)
+        .replace("max_attempts = 5", "max_attempts = 1")
+        .replace(
+            "timeout = \"2s\"\nmax_attempts",
+            "timeout = \"5s\"\nmax_attempts",
+        );
+    assert!(once(&toml).await.success());
+    world.sim.create_conversation(&world.org(0));
+
+    let report = once(&toml).await;
+
+    assert_eq!(report.pending, 0, "{report:?}");
+    let app = App::build(load_str(&toml).unwrap()).unwrap();
+    let letters = app.store.dead_letters().unwrap();
+    for sink in ["endless-hook", "endless-slack"] {
+        let letter = letters.iter().find(|l| l.sink == sink);
+        let reason = letter.map(|l| l.reason.as_str()).unwrap_or_default();
+        assert!(
+            reason.contains("HTTP 500") && reason.contains("xxxxxxxx"),
+            "{sink}: classified on the start of the body: {reason}"
+        );
+    }
+    let sent = sent.load(Ordering::Relaxed);
+    eprintln!("sent {} MiB", sent >> 20);
+    assert!(
+        sent < 256 << 20,
+        "{} MiB were read of an endless body",
+        sent >> 20
+    );
 }
