@@ -4,6 +4,7 @@
 use crate::support::{once, run_binary, Receiver, Reply, World};
 use hyperrep_notifier::config::load_str;
 use hyperrep_notifier::App;
+use std::path::PathBuf;
 use std::process::Output;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -50,12 +51,12 @@ fn assert_no_token(what: &str, shown: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_token_in_a_webhook_url_shows_in_neither_check_nor_debug_logs_nor_dead_letters() {
-    let world = World::start(1, 3).await;
-    let refusing = Receiver::start().await;
+/// Two webhook sinks whose URLs hold both tokens, one attempt each: `refused` (its URL in a
+/// `url_file`) on a receiver that answers 404 quoting the path, as Express does, and
+/// `unreachable` on a closed port. Returns the configuration file and how `check` should show
+/// the two URLs.
+fn hooks_with_tokens(world: &World, refusing: &Receiver) -> (PathBuf, [String; 2]) {
     let hook_path = format!("/hook/api/webhooks/123/{PATH_TOKEN}?token={QUERY_TOKEN}");
-    // Express-style: the refusal quotes the path it was sent to.
     let echo: &'static str = format!("Cannot POST {hook_path}").leak();
     refusing.answer_always(Reply::Body(404, echo));
     let origin = refusing.url.trim_end_matches("/hook").to_string();
@@ -73,26 +74,28 @@ async fn a_token_in_a_webhook_url_shows_in_neither_check_nor_debug_logs_nor_dead
         .toml(&extra)
         .replace("max_attempts = 5", "max_attempts = 1");
     std::fs::write(&config, toml).unwrap();
+    let shown = [origin, format!("http://127.0.0.1:{port}")];
+    (config, shown.map(|o| format!("url = \"{o}/[redacted]\"")))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_in_a_webhook_url_shows_in_neither_check_nor_debug_logs_nor_dead_letters() {
+    let world = World::start(1, 3).await;
+    let refusing = Receiver::start().await;
+    let (config, shown_urls) = hooks_with_tokens(&world, &refusing);
 
     let check = run(&["check"], &config, &[]).await;
     let debug = [("RUST_LOG", "debug")];
     let baseline = run(&["run", "--once"], &config, &debug).await;
     world.sim.create_conversation(&world.org(0));
     let failing = run(&["run", "--once"], &config, &debug).await;
-    let listed = run(&["dead-letters", "list"], &config, &[]).await;
+    let listed = text(&run(&["dead-letters", "list"], &config, &[]).await);
     let json = run(&["dead-letters", "list", "--json"], &config, &[]).await;
 
-    let shown = String::from_utf8_lossy(&check.stdout);
     assert!(check.status.success(), "{}", text(&check));
-    assert!(
-        shown.contains(&format!("url = \"{origin}/[redacted]\"")),
-        "{shown}"
-    );
-    assert!(
-        shown.contains(&format!("url = \"http://127.0.0.1:{port}/[redacted]\"")),
-        "{shown}"
-    );
-    assert_no_token("check", &text(&check));
+    for url in &shown_urls {
+        assert!(text(&check).contains(url), "{}", text(&check));
+    }
     assert_eq!(
         refusing.received().len(),
         1,
@@ -100,22 +103,23 @@ async fn a_token_in_a_webhook_url_shows_in_neither_check_nor_debug_logs_nor_dead
     );
     let logs = text(&failing);
     assert!(
-        logs.contains("DEBUG"),
-        "the run logged at debug level:\n{logs}"
+        logs.contains("DEBUG") && logs.contains("delivery given up"),
+        "{logs}"
     );
-    assert!(logs.contains("delivery given up"), "{logs}");
+    let refused = listed
+        .lines()
+        .find(|l| l.contains("sink refused"))
+        .unwrap_or_default();
+    assert!(refused.contains("HTTP 404: Cannot POST"), "{listed}");
+    let unreachable = listed
+        .lines()
+        .find(|l| l.contains("sink unreachable"))
+        .unwrap_or_default();
+    assert!(unreachable.contains("Connect"), "{listed}");
+    assert_no_token("check", &text(&check));
     assert_no_token("the first run's logs", &text(&baseline));
     assert_no_token("the failing run's logs", &logs);
-    let letters = text(&listed);
-    assert!(
-        letters.contains("sink refused") && letters.contains("HTTP 404"),
-        "{letters}"
-    );
-    assert!(
-        letters.contains("sink unreachable") && letters.contains(&format!("127.0.0.1:{port}")),
-        "{letters}"
-    );
-    assert_no_token("dead-letters list", &letters);
+    assert_no_token("dead-letters list", &listed);
     assert_no_token("dead-letters list --json", &text(&json));
 }
 
