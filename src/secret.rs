@@ -71,7 +71,7 @@ pub fn redact_url(url: &url::Url, whole_path: bool) -> String {
 /// query, fragment) becomes `/[redacted]`. For URLs whose path may itself be a token (Discord-
 /// and Teams-style webhooks); `https://discord.com/api/webhooks/1/T` shows as
 /// `https://discord.com/[redacted]`.
-pub fn redact_to_origin(url: &url::Url) -> String {
+pub(crate) fn redact_to_origin(url: &url::Url) -> String {
     let host = url.host_str().unwrap_or_default();
     let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
     let bare = url.path() == "/"
@@ -85,7 +85,7 @@ pub fn redact_to_origin(url: &url::Url) -> String {
 
 /// A URL held as a [`Secret`] (parsed or not), shown with [`redact_to_origin`]; a value that
 /// does not parse shows as `[redacted]`.
-pub fn redact_secret_url(url: &Secret) -> String {
+pub(crate) fn redact_secret_url(url: &Secret) -> String {
     url::Url::parse(url.expose()).map_or_else(|_| REDACTED.to_string(), |u| redact_to_origin(&u))
 }
 
@@ -95,7 +95,7 @@ const TOKEN_LENGTH: usize = 8;
 
 /// `text` (say, an answer's body) with every trace of `url`'s secret parts replaced by
 /// `[redacted]`: servers echo the request path (`Cannot POST /api/webhooks/1/T…`).
-pub fn hide_url_tokens(text: &str, url: &url::Url) -> String {
+pub(crate) fn hide_url_tokens(text: &str, url: &url::Url) -> String {
     let mut parts: Vec<String> = vec![url.path().to_string()];
     parts.extend(url.query().map(str::to_string));
     parts.extend(

@@ -1,8 +1,9 @@
 //! Sink URLs as secrets, per-URL Slack pacing and bounded answer bodies, through what a user
 //! meets: the real binary's output and logs, and loopback receivers.
 
-use crate::support::{once, run_binary, Receiver, Reply, World};
+use crate::support::{run_binary, Receiver, Reply, World};
 use hyperrep_notifier::config::load_str;
+use hyperrep_notifier::dispatch::Outcome;
 use hyperrep_notifier::App;
 use std::path::PathBuf;
 use std::process::Output;
@@ -10,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
 
 /// The secret parts of the webhook URLs below (Discord-style: the path is the token).
 const PATH_TOKEN: &str = "PathT0kenAbCdEf0123456789";
@@ -171,15 +173,15 @@ async fn two_slack_sinks_on_one_url_share_its_pace_of_one_message_a_second() {
             slack.url
         )
     };
-    let toml = world.toml(&format!("{}{}", sink("alerts"), sink("leads")));
-    assert!(once(&toml).await.success());
-    for _ in 0..2 {
-        world.sim.create_conversation(&world.org(0));
-    }
+    let app = world.app(&format!("{}{}", sink("alerts"), sink("leads")));
+    polled_once_then_new_conversations(&world, &app, 2).await;
 
-    let report = once(&toml).await;
+    // The two sinks' workers run side by side, as in the daemon.
+    let stop = CancellationToken::new();
+    let _workers = app.spawn_workers(&stop);
+    slack.wait_for(4, Duration::from_secs(30)).await;
+    stop.cancel();
 
-    assert!(report.success(), "{report:?}");
     let mut arrivals: Vec<_> = slack.received().iter().map(|r| r.at).collect();
     assert_eq!(arrivals.len(), 4, "two messages for each of the two sinks");
     arrivals.sort();
@@ -190,6 +192,16 @@ async fn two_slack_sinks_on_one_url_share_its_pace_of_one_message_a_second() {
             "two messages to one URL {gap:?} apart"
         );
     }
+}
+
+/// A baseline poll, then `count` new conversations and a poll that queues them.
+async fn polled_once_then_new_conversations(world: &World, app: &App, count: usize) {
+    let cancel = CancellationToken::new();
+    app.poll_once(&cancel).await;
+    for _ in 0..count {
+        world.sim.create_conversation(&world.org(0));
+    }
+    app.poll_once(&cancel).await;
 }
 
 /// An HTTP endpoint that answers every request 500 with a body that never ends, and counts the
@@ -240,13 +252,15 @@ async fn an_endless_500_body_is_cut_short_and_the_entries_are_dead_lettered_with
             "timeout = \"2s\"\nmax_attempts",
             "timeout = \"5s\"\nmax_attempts",
         );
-    assert!(once(&toml).await.success());
-    world.sim.create_conversation(&world.org(0));
-
-    let report = once(&toml).await;
-
-    assert_eq!(report.pending, 0, "{report:?}");
     let app = App::build(load_str(&toml).unwrap()).unwrap();
+    polled_once_then_new_conversations(&world, &app, 1).await;
+
+    let outcomes = app.deliver_due().await.unwrap();
+
+    let dead = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::DeadLettered { .. }));
+    assert_eq!(dead.count(), 2, "{outcomes:?}");
     let letters = app.store.dead_letters().unwrap();
     for sink in ["endless-hook", "endless-slack"] {
         let letter = letters.iter().find(|l| l.sink == sink);
@@ -257,7 +271,6 @@ async fn an_endless_500_body_is_cut_short_and_the_entries_are_dead_lettered_with
         );
     }
     let sent = sent.load(Ordering::Relaxed);
-    eprintln!("sent {} MiB", sent >> 20);
     assert!(
         sent < 256 << 20,
         "{} MiB were read of an endless body",
