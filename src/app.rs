@@ -60,8 +60,9 @@ impl App {
         let routes = config.sinks.iter().map(|s| (s.name(), s.filter().cloned()));
         let outbox = Arc::new(Outbox::new(store.clone(), routes));
         let mut workers = Vec::new();
+        let pacers = crate::sinks::slack::Pacers::default();
         for sink_config in &config.sinks {
-            let sink = Arc::new(Sink::build(sink_config, &config.delivery)?);
+            let sink = Arc::new(Sink::build(sink_config, &config.delivery, &pacers)?);
             workers.push(Worker {
                 metrics: metrics.clone(),
                 store: store.clone(),

@@ -67,6 +67,56 @@ pub fn redact_url(url: &url::Url, whole_path: bool) -> String {
     shown.to_string()
 }
 
+/// A URL shown as its scheme, host and port only: anything after them (credentials, path,
+/// query, fragment) becomes `/[redacted]`. For URLs whose path may itself be a token (Discord-
+/// and Teams-style webhooks); `https://discord.com/api/webhooks/1/T` shows as
+/// `https://discord.com/[redacted]`.
+pub(crate) fn redact_to_origin(url: &url::Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let bare = url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    let rest = if bare { "" } else { REDACTED };
+    format!("{}://{host}{port}/{rest}", url.scheme())
+}
+
+/// A URL held as a [`Secret`] (parsed or not), shown with [`redact_to_origin`]; a value that
+/// does not parse shows as `[redacted]`.
+pub(crate) fn redact_secret_url(url: &Secret) -> String {
+    url::Url::parse(url.expose()).map_or_else(|_| REDACTED.to_string(), |u| redact_to_origin(&u))
+}
+
+/// Path segments and query values at least this long are taken for tokens by [`hide_url_tokens`]
+/// (shorter ones, such as `api` or `123`, are words and ids; real tokens are far longer).
+const TOKEN_LENGTH: usize = 8;
+
+/// `text` (say, an answer's body) with every trace of `url`'s secret parts replaced by
+/// `[redacted]`: servers echo the request path (`Cannot POST /api/webhooks/1/T…`).
+pub(crate) fn hide_url_tokens(text: &str, url: &url::Url) -> String {
+    let mut parts: Vec<String> = vec![url.path().to_string()];
+    parts.extend(url.query().map(str::to_string));
+    parts.extend(
+        url.path_segments()
+            .into_iter()
+            .flatten()
+            .map(str::to_string),
+    );
+    parts.extend(url.query_pairs().map(|(_, v)| v.into_owned()));
+    parts.extend(url.password().map(str::to_string));
+    parts.push(url.username().to_string());
+    // Longest first, so a token is hidden whole rather than around a shorter part of it.
+    parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    parts
+        .iter()
+        .filter(|p| p.len() >= TOKEN_LENGTH)
+        .fold(text.to_string(), |text, part| {
+            text.replace(part.as_str(), REDACTED)
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,5 +138,33 @@ mod tests {
         for leaked in ["XXXX", "abc", ":p@", "u:"] {
             assert!(!shown.contains(leaked), "{shown} leaks {leaked}");
         }
+    }
+
+    #[test]
+    fn a_url_redacted_to_its_origin_shows_scheme_host_and_port_only() {
+        let shown = |text: &str| redact_to_origin(&url::Url::parse(text).unwrap());
+        assert_eq!(
+            shown("https://discord.com/api/webhooks/123/AbCdEf?wait=true"),
+            "https://discord.com/[redacted]"
+        );
+        assert_eq!(
+            shown("http://u:p@127.0.0.1:8080/?token=abc#frag"),
+            "http://127.0.0.1:8080/[redacted]"
+        );
+        assert_eq!(shown("https://[::1]:9/x"), "https://[::1]:9/[redacted]");
+        assert_eq!(shown("https://example.com"), "https://example.com/");
+        assert_eq!(redact_secret_url(&Secret::new("not a url")), "[redacted]");
+    }
+
+    #[test]
+    fn tokens_of_a_url_echoed_in_a_body_are_hidden() {
+        let url = url::Url::parse("https://h.example/api/webhooks/123/AbCdEf0123?token=Qu3ryT0ken")
+            .unwrap();
+        let body = "Cannot POST /api/webhooks/123/AbCdEf0123?token=Qu3ryT0ken; token AbCdEf0123 and Qu3ryT0ken";
+        let shown = hide_url_tokens(body, &url);
+        for leaked in ["AbCdEf0123", "Qu3ryT0ken"] {
+            assert!(!shown.contains(leaked), "{shown} leaks {leaked}");
+        }
+        assert!(shown.starts_with("Cannot POST [redacted]"), "{shown}");
     }
 }

@@ -16,7 +16,7 @@ pub async fn test_sink(config: Config, name: &str) -> ExitCode {
         );
         return ExitCode::from(2);
     };
-    let sink = match crate::sinks::Sink::build(sink_config, &config.delivery) {
+    let sink = match crate::sinks::Sink::build(sink_config, &config.delivery, &Default::default()) {
         Ok(sink) => sink,
         Err(error) => return super::report(Err(error)),
     };

@@ -282,14 +282,19 @@ fn resolve_secret_files(config: &mut Config) -> Vec<ConfigError> {
         errors.push(e);
     }
     for (i, sink) in config.sinks.iter_mut().enumerate() {
-        let (value, file, key) = match sink {
-            SinkConfig::Webhook(c) => (&mut c.secret, c.secret_file.as_deref(), "secret"),
-            SinkConfig::Slack(c) => (&mut c.url, c.url_file.as_deref(), "url"),
-            SinkConfig::Email(c) => (&mut c.password, c.password_file.as_deref(), "password"),
+        let secrets = match sink {
+            SinkConfig::Webhook(c) => vec![
+                (&mut c.url, c.url_file.as_deref(), "url"),
+                (&mut c.secret, c.secret_file.as_deref(), "secret"),
+            ],
+            SinkConfig::Slack(c) => vec![(&mut c.url, c.url_file.as_deref(), "url")],
+            SinkConfig::Email(c) => vec![(&mut c.password, c.password_file.as_deref(), "password")],
             SinkConfig::Console(_) => continue,
         };
-        if let Err(e) = resolve(value, file, &format!("sinks[{i}].{key}")) {
-            errors.push(e);
+        for (value, file, key) in secrets {
+            if let Err(e) = resolve(value, file, &format!("sinks[{i}].{key}")) {
+                errors.push(e);
+            }
         }
     }
     errors

@@ -2,11 +2,10 @@
 
 use super::messages::{EmailSinkConfig, SlackSinkConfig};
 use crate::event::{EventType, Field};
-use crate::secret::{redact_url, Secret};
+use crate::secret::{redact_secret_url, Secret};
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use url::Url;
 
 /// One sink section. The set is closed: a new sink type is one variant here and one file in
 /// `src/sinks/`.
@@ -54,9 +53,17 @@ impl SinkConfig {
 pub struct WebhookSinkConfig {
     /// Unique sink name.
     pub name: String,
-    /// Where to POST; its query values and credentials are treated as secrets.
-    #[serde(serialize_with = "serialize_redacted_url")]
-    pub url: Url,
+    /// Where to POST. Its path and query may be tokens (Discord- and Teams-style hooks), so
+    /// it is shown as scheme, host and port only; prefer `url_file` or an environment secret.
+    #[serde(
+        default,
+        serialize_with = "serialize_redacted_url",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub url: Option<Secret>,
+    /// A file holding the URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_file: Option<PathBuf>,
     /// Standard Webhooks signing secret, `whsec_` + base64; no signature headers when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<Secret>,
@@ -117,6 +124,12 @@ pub struct Filter {
     pub orgs: Option<Vec<String>>,
 }
 
-fn serialize_redacted_url<S: Serializer>(url: &Url, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&redact_url(url, false))
+fn serialize_redacted_url<S: Serializer>(
+    url: &Option<Secret>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match url {
+        Some(url) => serializer.serialize_str(&redact_secret_url(url)),
+        None => serializer.serialize_none(),
+    }
 }

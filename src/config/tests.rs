@@ -255,3 +255,5 @@ mod fuzz {
         }
     }
 }
+
+mod webhook_url;

@@ -4,6 +4,7 @@ use super::{
     ApiConfig, Config, ConfigError, DeliveryConfig, EmailSinkConfig, Filter, SinkConfig,
     SlackSinkConfig,
 };
+use crate::secret::Secret;
 use crate::sinks::webhook::signing_key;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -158,7 +159,7 @@ fn check_sinks(config: &Config, errors: &mut Vec<ConfigError>) {
         }
         match sink {
             SinkConfig::Webhook(hook) => {
-                check_http_url(&hook.url, &format!("{key}.url"), errors);
+                check_secret_url(hook.url.as_ref(), &key, errors);
                 check_webhook_extras(hook, &key, errors);
             }
             SinkConfig::Slack(slack) => check_slack(slack, &key, errors),
@@ -191,7 +192,13 @@ fn check_webhook_extras(hook: &super::WebhookSinkConfig, key: &str, errors: &mut
 }
 
 fn check_slack(slack: &SlackSinkConfig, key: &str, errors: &mut Vec<ConfigError>) {
-    match &slack.url {
+    check_secret_url(slack.url.as_ref(), key, errors);
+    check_flood_limit(slack.max_messages_per_poll, key, errors);
+}
+
+/// The `url` of a sink whose URL is a secret (from `url`, `url_file` or the environment).
+fn check_secret_url(url: Option<&Secret>, key: &str, errors: &mut Vec<ConfigError>) {
+    match url {
         None => errors.push(ConfigError::new(
             format!("{key}.url"),
             "required: set `url` or `url_file`",
@@ -205,7 +212,6 @@ fn check_slack(slack: &SlackSinkConfig, key: &str, errors: &mut Vec<ConfigError>
             )),
         },
     }
-    check_flood_limit(slack.max_messages_per_poll, key, errors);
 }
 
 fn check_email(email: &EmailSinkConfig, key: &str, errors: &mut Vec<ConfigError>) {

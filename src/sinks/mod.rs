@@ -4,6 +4,7 @@
 //!
 //! Adding a sink: one file here, one variant in [`Sink`] and in `config::SinkConfig`.
 
+mod body;
 pub mod console;
 pub mod email;
 pub mod slack;
@@ -66,15 +67,22 @@ pub enum Sink {
 }
 
 impl Sink {
-    /// Builds the live sink for a validated config section.
-    pub fn build(config: &SinkConfig, delivery: &DeliveryConfig) -> anyhow::Result<Sink> {
+    /// Builds the live sink for a validated config section. Sinks built with the same `pacers`
+    /// share Slack's pace when they post to the same URL.
+    pub fn build(
+        config: &SinkConfig,
+        delivery: &DeliveryConfig,
+        pacers: &slack::Pacers,
+    ) -> anyhow::Result<Sink> {
         Ok(match config {
             SinkConfig::Webhook(c) => {
                 Sink::Webhook(Box::new(webhook::WebhookSink::new(c, delivery.timeout)?))
             }
-            SinkConfig::Slack(c) => {
-                Sink::Slack(Box::new(slack::SlackSink::new(c, delivery.timeout)?))
-            }
+            SinkConfig::Slack(c) => Sink::Slack(Box::new(slack::SlackSink::new(
+                c,
+                delivery.timeout,
+                pacers,
+            )?)),
             SinkConfig::Email(c) => {
                 Sink::Email(Box::new(email::EmailSink::new(c, delivery.timeout)?))
             }

@@ -1,5 +1,6 @@
 //! The Slack sink: an incoming-webhook message with `text` and Block Kit `blocks`, kept inside
-//! Slack's limits, sent one at a time and at most about once a second, as Slack asks.
+//! Slack's limits, sent one at a time per sink and at most about once a second per URL, as
+//! Slack asks (see [`pacing`]).
 
 use super::{error_chain, Attempt};
 use crate::backoff::retry_after;
@@ -11,9 +12,13 @@ use anyhow::Context;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
+use std::sync::Arc;
+use std::time::Duration;
 use url::Url;
+
+mod pacing;
+pub use pacing::Pacers;
+use pacing::{Pacer, PACE};
 
 /// Slack's documented limits (characters, items).
 pub mod limits {
@@ -35,9 +40,6 @@ pub mod limits {
     pub const CONTEXT: usize = 2000;
 }
 
-/// The shortest time between two messages to one webhook.
-const PACE: Duration = Duration::from_secs(1);
-
 /// Events listed in a summary.
 const SUMMARY_LISTED: usize = 5;
 
@@ -47,7 +49,7 @@ pub struct SlackSink {
     client: reqwest::Client,
     url: Url,
     renderer: Renderer,
-    last_sent: Mutex<Option<Instant>>,
+    pacer: Arc<Pacer>,
     max_per_poll: usize,
 }
 
@@ -183,8 +185,13 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &str, shown_url: 
 }
 
 impl SlackSink {
-    /// Builds the sink; `timeout` bounds each attempt.
-    pub fn new(config: &SlackSinkConfig, timeout: Duration) -> anyhow::Result<Self> {
+    /// Builds the sink; `timeout` bounds each attempt; its pace is shared through `pacers` with
+    /// every sink posting to the same URL.
+    pub fn new(
+        config: &SlackSinkConfig,
+        timeout: Duration,
+        pacers: &Pacers,
+    ) -> anyhow::Result<Self> {
         let url = config
             .url
             .as_ref()
@@ -200,9 +207,9 @@ impl SlackSink {
         Ok(SlackSink {
             name: config.name.clone(),
             client,
+            pacer: pacers.for_url(&url),
             url,
             renderer,
-            last_sent: Mutex::new(None),
             max_per_poll: config.max_messages_per_poll,
         })
     }
@@ -233,29 +240,21 @@ impl SlackSink {
         }
     }
 
-    /// POSTs one message, no sooner than [`PACE`] after the previous one.
+    /// POSTs one message, no sooner than [`PACE`] after the previous one to the same URL.
     async fn post(&self, payload: &Value) -> Attempt {
-        let mut last = self.last_sent.lock().await;
-        if let Some(wait) = last.map(|at| PACE.saturating_sub(at.elapsed())) {
-            tokio::time::sleep(wait).await;
-        }
+        self.pacer.turn().await;
         let sent = self
             .client
             .post(self.url.clone())
             .json(payload)
             .send()
             .await;
-        *last = Some(Instant::now());
         let shown = redact_url(&self.url, true);
         match sent {
             Ok(response) => {
                 let (status, headers) = (response.status(), response.headers().clone());
-                classify(
-                    status,
-                    &headers,
-                    &response.text().await.unwrap_or_default(),
-                    &shown,
-                )
+                let body = super::body::snippet(response).await;
+                classify(status, &headers, &body, &shown)
             }
             Err(e) => Attempt::Retry {
                 error: format!("{shown}: {}", error_chain(&e.without_url())),

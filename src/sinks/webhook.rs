@@ -5,7 +5,7 @@ use super::{error_chain, Attempt};
 use crate::backoff::retry_after;
 use crate::config::WebhookSinkConfig;
 use crate::event::Event;
-use crate::secret::redact_url;
+use crate::secret::{hide_url_tokens, redact_to_origin};
 use anyhow::Context;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -89,10 +89,14 @@ impl WebhookSink {
             headers.insert(HeaderName::from_bytes(name.as_bytes())?, value);
         }
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let url = config.url.as_ref().context("the webhook URL is missing")?;
+        // The URL may hold a token in its path: never quote it, not even in this error.
+        let url = Url::parse(url.expose())
+            .map_err(|_| anyhow::anyhow!("the webhook URL is not a URL"))?;
         Ok(WebhookSink {
             name: config.name.clone(),
             client,
-            url: config.url.clone(),
+            url,
             key,
             headers,
         })
@@ -103,9 +107,9 @@ impl WebhookSink {
         &self.name
     }
 
-    /// The endpoint for logs, tokens hidden.
+    /// The endpoint for logs: scheme, host and port (the path and query may be tokens).
     pub fn shown_url(&self) -> String {
-        redact_url(&self.url, false)
+        redact_to_origin(&self.url)
     }
 
     /// One POST of the event.
@@ -130,11 +134,12 @@ impl WebhookSink {
         match request.body(body).send().await {
             Ok(response) => {
                 let (status, headers) = (response.status(), response.headers().clone());
-                let text = response.text().await.unwrap_or_default();
-                classify(status, &headers, &text)
+                let text = super::body::snippet(response).await;
+                classify(status, &headers, &hide_url_tokens(&text, &self.url))
             }
+            // `without_url`: reqwest's errors quote the whole URL, tokens and all.
             Err(e) => Attempt::Retry {
-                error: error_chain(&e.without_url()),
+                error: format!("{}: {}", self.shown_url(), error_chain(&e.without_url())),
                 after: None,
             },
         }

@@ -10,6 +10,7 @@ mod gathering;
 mod operations;
 mod pipeline;
 mod sink_faults;
+mod sink_secrets;
 mod slack;
 mod smtp;
 mod storage_faults;
