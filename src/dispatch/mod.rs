@@ -13,7 +13,7 @@ pub use outbox::{OpenPoll, Outbox};
 pub use plan::{plan, Plan, Unit};
 use settle::settle;
 pub use settle::{expire, sweep_dead_letters};
-pub use worker::run_worker;
+pub use worker::{guarded, run_worker};
 
 use crate::backoff::Backoff;
 use crate::config::DeliveryConfig;

@@ -1,11 +1,15 @@
 //! The per-sink delivery loop: start what is due (as [`plan`](super::plan) groups it) while there
 //! is room, sleep until the next entry is due or the poller pokes, stop on the token.
 
-use super::{deliver_batch, deliver_one, plan, Unit, Worker};
+use super::{deliver_batch, deliver_one, plan, settle, Outcome, Unit, Worker};
+use crate::sinks::Attempt;
 use crate::sinks::Batching;
 use crate::store::StoreError;
 use chrono::{DateTime, Utc};
+use futures::FutureExt;
 use std::collections::HashSet;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -96,21 +100,63 @@ fn spawn(
     let worker = worker.clone();
     tasks.spawn(async move {
         for unit in units {
-            let result = match unit {
-                Unit::One(seq, entry) => {
-                    let span = tracing::info_span!("deliver", sink = worker.sink.name(), event = %entry.event.id,
-                        org = %entry.event.data.org_id, conversation = %entry.event.data.conversation.id());
-                    deliver_one(&worker, seq, *entry).instrument(span).await
-                }
-                Unit::Batch(batch, entries) => {
-                    let span = tracing::info_span!("deliver", sink = worker.sink.name(), events = entries.len());
-                    deliver_batch(&worker, batch, entries).instrument(span).await
-                }
-            };
+            let unit_seqs = seqs_of(&unit);
+            let result = guarded(&worker, &unit_seqs, deliver(&worker, unit)).await;
             if let Err(error) = result {
                 tracing::error!(sink = worker.sink.name(), %error, "cannot record a delivery outcome; the entries stay queued");
             }
         }
         seqs
     });
+}
+
+fn seqs_of(unit: &Unit) -> Vec<u64> {
+    match unit {
+        Unit::One(seq, _) => vec![*seq],
+        Unit::Batch(_, entries) => entries.iter().map(|(seq, _)| *seq).collect(),
+    }
+}
+
+async fn deliver(worker: &Worker, unit: Unit) -> Result<Outcome, StoreError> {
+    match unit {
+        Unit::One(seq, entry) => {
+            let span = tracing::info_span!("deliver", sink = worker.sink.name(), event = %entry.event.id,
+                org = %entry.event.data.org_id, conversation = %entry.event.data.conversation.id());
+            deliver_one(worker, seq, *entry).instrument(span).await
+        }
+        Unit::Batch(batch, entries) => {
+            let span =
+                tracing::info_span!("deliver", sink = worker.sink.name(), events = entries.len());
+            deliver_batch(worker, batch, entries).instrument(span).await
+        }
+    }
+}
+
+/// Runs one delivery; a panic inside it (a bug, never the input's fault) is caught, logged with
+/// the sink and the events, and counted as a failed attempt of the entries `seqs`, so they are
+/// retried later with backoff: neither lost, nor stuck as "in flight", nor retried in a loop.
+pub async fn guarded(
+    worker: &Worker,
+    seqs: &[u64],
+    delivery: impl Future<Output = Result<Outcome, StoreError>>,
+) -> Result<Outcome, StoreError> {
+    let panic = match AssertUnwindSafe(delivery).catch_unwind().await {
+        Ok(result) => return result,
+        Err(panic) => panic,
+    };
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    let mut entries = Vec::new();
+    for seq in seqs {
+        if let Some(entry) = worker.store.queued_entry(worker.sink.name(), *seq)? {
+            entries.push((*seq, entry));
+        }
+    }
+    let events: Vec<&str> = entries.iter().map(|(_, e)| e.event.id.as_str()).collect();
+    tracing::error!(sink = worker.sink.name(), ?events, %message, "a delivery panicked; it will be retried");
+    let error = format!("the delivery panicked: {message}");
+    settle(worker, entries, Attempt::Retry { error, after: None })
 }

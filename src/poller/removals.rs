@@ -28,18 +28,16 @@ pub(super) fn removals(
     let org = listing.org;
     let suspected: HashSet<&str> = suspected.iter().map(String::as_str).collect();
     let (mut confirmed, mut missing) = (Vec::new(), Vec::new());
-    for stored in ctx.store.stored(&org.id) {
-        let stored = stored?;
-        if listing
-            .ids_seen
-            .contains(&hash_id(stored.conversation.id()))
-        {
+    for id in ctx.store.stored_ids(&org.id) {
+        let id = id?;
+        if listing.ids_seen.contains(&hash_id(&id)) {
             continue;
         }
-        if suspected.contains(stored.conversation.id()) {
+        if !suspected.contains(id.as_str()) {
+            missing.push(id);
+        } else if let Some(stored) = ctx.store.snapshot(&org.id, &id)? {
+            // Only a removal being announced needs its snapshot (the event carries it).
             confirmed.push(stored);
-        } else {
-            missing.push(stored.conversation.id().to_string());
         }
     }
     let diff_ctx = DiffContext {

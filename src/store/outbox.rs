@@ -101,6 +101,13 @@ impl Store {
         Ok(due)
     }
 
+    /// One queued entry, by its sequence number (a point lookup).
+    pub fn queued_entry(&self, sink: &str, seq: u64) -> Result<Option<OutboxEntry>> {
+        self.counters.read(1);
+        let value = self.outbox.get(pair_key(sink, &seq.to_be_bytes()))?;
+        value.map(|v| decode_entry(&v)).transpose()
+    }
+
     /// Entries waiting for `sink` (a counter, not a scan).
     pub fn outbox_depth(&self, sink: &str) -> usize {
         self.counts.get(sink).queued as usize

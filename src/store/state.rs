@@ -2,7 +2,7 @@
 
 use super::fingerprints::OrgPrints;
 use super::outbox::NewEntry;
-use super::{corrupt, pair_key, prefix, OutboxEntry, Result, Store, StoreError};
+use super::{corrupt, pair_key, prefix, OutboxEntry, Result, Store};
 use crate::diff::Stored;
 use crate::event::Conversation;
 use chrono::{DateTime, Utc};
@@ -107,12 +107,25 @@ impl Store {
         })
     }
 
-    /// Every stored conversation of `org`.
-    pub fn stored(&self, org: &str) -> impl Iterator<Item = Result<Stored>> + '_ {
-        self.conversations.scan_prefix(prefix(org)).map(|item| {
-            item.map_err(StoreError::from)
-                .and_then(|(_, v)| decode_stored(&v))
-        })
+    /// The ids of every stored conversation of `org`: keys only, no snapshot is read or decoded
+    /// (what removal detection needs after a complete listing).
+    pub fn stored_ids(&self, org: &str) -> impl Iterator<Item = Result<String>> + '_ {
+        let skip = org.len() + 1;
+        self.conversations
+            .scan_prefix(prefix(org))
+            .keys()
+            .map(move |key| {
+                let key = key?;
+                let id = key.get(skip..).unwrap_or_default();
+                Ok(String::from_utf8_lossy(id).into_owned())
+            })
+    }
+
+    /// The stored snapshot of one conversation.
+    pub fn snapshot(&self, org: &str, id: &str) -> Result<Option<Stored>> {
+        self.counters.read(1);
+        let value = self.conversations.get(pair_key(org, id.as_bytes()))?;
+        value.map(|v| decode_stored(&v)).transpose()
     }
 
     /// How many conversations are stored for `org` (a scan: for status, not hot paths).

@@ -143,3 +143,31 @@ async fn a_retry_after_of_centuries_or_past_u64_waits_only_max_backoff_and_count
         assert_eq!(world.hook.received().len(), 5);
     }
 }
+
+#[tokio::test]
+async fn a_delivery_that_panics_is_counted_as_a_failed_attempt_and_retried_later() {
+    let world = World::start(1, 2).await;
+    let app = one_event(&world, "").await;
+    let far = chrono::Utc::now() + chrono::Duration::days(1);
+    let due = app.store.due("hook", far, 1, &Default::default()).unwrap();
+    let seq = due.entries[0].0;
+    let worker = &app.workers[0];
+
+    let panicked = hyperrep_notifier::dispatch::guarded(worker, &[seq], async {
+        panic!("a bug in a sink");
+    })
+    .await;
+
+    let Outcome::Retrying { attempts, .. } = panicked.unwrap() else {
+        panic!("the entry is rescheduled");
+    };
+    assert_eq!(attempts, 1);
+    assert!(last_error(&app, "hook").contains("panicked: a bug in a sink"));
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(app.deliver_due().await.unwrap(), vec![Outcome::Delivered]);
+    assert_eq!(
+        world.hook.received().len(),
+        1,
+        "delivered once the bug is not hit"
+    );
+}
