@@ -9,6 +9,7 @@ mod email;
 mod gathering;
 mod operations;
 mod pipeline;
+mod queues;
 mod sink_faults;
 mod sink_secrets;
 mod slack;
