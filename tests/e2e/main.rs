@@ -10,6 +10,7 @@ mod gathering;
 mod operations;
 mod pipeline;
 mod queues;
+mod queues_admin;
 mod sink_faults;
 mod sink_secrets;
 mod slack;
