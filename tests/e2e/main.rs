@@ -10,6 +10,8 @@ mod failures;
 mod gathering;
 mod operations;
 mod pipeline;
+mod queues;
+mod queues_admin;
 mod removals;
 mod sink_faults;
 mod sink_secrets;

@@ -352,3 +352,56 @@ pub async fn baseline_then_touch(world: &World, toml: &str, count: usize) -> Vec
     }
     ids
 }
+
+/// `run_binary` on `config` off the async threads (the simulator and receivers run on them).
+pub async fn run_binary_off_thread(args: &[&str], config: &Path) -> std::process::Output {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let config = config.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_binary(&args, Some(&config), &[])
+    })
+    .await
+    .unwrap()
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// The daemon binary (`run`) as a separate process; killed when dropped.
+pub struct DaemonProcess(std::process::Child);
+
+impl DaemonProcess {
+    /// `run` on `config` (which listens on `port`), once `/healthz` answers (bounded: panics
+    /// after 15 s).
+    pub async fn start(config: &Path, port: u16) -> DaemonProcess {
+        let child = binary()
+            .arg("--config")
+            .arg(config)
+            .arg("run")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the binary starts");
+        let daemon = DaemonProcess(child);
+        let url = format!("http://127.0.0.1:{port}/healthz");
+        let up = eventually(Duration::from_secs(15), || async {
+            reqwest::get(&url)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        })
+        .await;
+        assert!(up, "{url} never answered");
+        daemon
+    }
+}
+
+impl Drop for DaemonProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
