@@ -4,7 +4,9 @@
 use super::DeadLetterCommand;
 use crate::config::Config;
 use crate::store::{DeadFilter, DeadLetter, Store, StoreError};
+use std::collections::BTreeSet;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Opens the existing store; these commands never create one (a mistyped `store.path` must not
 /// report an empty, healthy notifier).
@@ -64,33 +66,60 @@ pub async fn dead_letters(config: Config, command: DeadLetterCommand) -> ExitCod
         Ok(store) => store,
         Err(code) => return code,
     };
+    let named = match &command {
+        DeadLetterCommand::Retry { sink, .. } | DeadLetterCommand::Purge { sink, .. } => sink,
+        DeadLetterCommand::List { .. } => &None,
+    };
+    if let Some(unknown) = named
+        .as_deref()
+        .filter(|s| !known_sinks(&config, &store).contains(*s))
+    {
+        // A typo must not report "0 purged" as if all were well.
+        let known = known_sinks(&config, &store)
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join(", ");
+        eprintln!("error: --sink {unknown}: no such sink (known: {known})");
+        return ExitCode::from(2);
+    }
     let result = match command {
         DeadLetterCommand::List { json } => list(&store, json),
         DeadLetterCommand::Retry { id: Some(id), .. } => retry(&store, &[id]),
-        DeadLetterCommand::Retry { id: None, sink, .. } => store
-            .retry_dead_letters(&DeadFilter {
-                sink,
-                ..DeadFilter::default()
-            })
-            .map(|n| {
-                println!("re-queued {n} dead letters; they are delivered when the notifier runs")
-            })
-            .map_err(Into::into),
-        DeadLetterCommand::Purge { sink, older_than } => {
-            let dead_before = older_than.map(|age| {
-                let age = chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX);
-                chrono::Utc::now()
-                    .checked_sub_signed(age)
-                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
-            });
-            store
-                .purge_dead_letters(&DeadFilter { sink, dead_before })
-                .map(|n| println!("purged {n} dead letters"))
-                .map_err(Into::into)
-        }
+        DeadLetterCommand::Retry { id: None, sink, .. } => retry_all(&store, sink),
+        DeadLetterCommand::Purge { sink, older_than } => purge(&store, sink, older_than),
     };
     let flushed = store.flush().await;
     super::report(result.and(flushed.map_err(Into::into)))
+}
+
+/// The configured sinks and those the store still holds entries or dead letters for.
+fn known_sinks(config: &Config, store: &Store) -> BTreeSet<String> {
+    let configured = config.sinks.iter().map(|s| s.name().to_string());
+    configured
+        .chain(store.sinks_with_entries().into_keys())
+        .collect()
+}
+
+fn retry_all(store: &Store, sink: Option<String>) -> anyhow::Result<()> {
+    let filter = DeadFilter {
+        sink,
+        ..DeadFilter::default()
+    };
+    let n = store.retry_dead_letters(&filter)?;
+    println!("re-queued {n} dead letters; they are delivered when the notifier runs");
+    Ok(())
+}
+
+fn purge(store: &Store, sink: Option<String>, older_than: Option<Duration>) -> anyhow::Result<()> {
+    let dead_before = older_than.map(|age| {
+        let age = chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX);
+        chrono::Utc::now()
+            .checked_sub_signed(age)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+    });
+    let n = store.purge_dead_letters(&DeadFilter { sink, dead_before })?;
+    println!("purged {n} dead letters");
+    Ok(())
 }
 
 fn list(store: &Store, json: bool) -> anyhow::Result<()> {

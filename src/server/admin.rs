@@ -5,6 +5,7 @@
 use super::{error, internal, ServerState, Shared};
 use crate::secret::Secret;
 use crate::store::DeadFilter;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -70,11 +71,15 @@ pub(super) struct PageQuery {
 pub(super) async fn dead_letters(
     State(state): State<Shared>,
     headers: HeaderMap,
-    Query(page): Query<PageQuery>,
+    query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Response {
     if let Some(refused) = refusal(&state, &headers) {
         return refused;
     }
+    let page = match query {
+        Ok(Query(page)) => page,
+        Err(rejection) => return error(StatusCode::BAD_REQUEST, rejection.body_text()),
+    };
     let limit = page.limit.unwrap_or(PAGE).clamp(1, MAX_PAGE);
     let filter = DeadFilter {
         sink: page.sink.clone(),
@@ -117,11 +122,15 @@ pub(super) struct SinkQuery {
 pub(super) async fn retry_all(
     State(state): State<Shared>,
     headers: HeaderMap,
-    Query(query): Query<SinkQuery>,
+    query: Result<Query<SinkQuery>, QueryRejection>,
 ) -> Response {
     if let Some(refused) = refusal(&state, &headers) {
         return refused;
     }
+    let query = match query {
+        Ok(Query(query)) => query,
+        Err(rejection) => return error(StatusCode::BAD_REQUEST, rejection.body_text()),
+    };
     let filter = DeadFilter {
         sink: query.sink.clone(),
         ..DeadFilter::default()

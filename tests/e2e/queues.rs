@@ -151,6 +151,15 @@ async fn dead_letters_purge_removes_only_the_named_sinks_and_none_younger_than_o
     assert_eq!(purged.status.code(), Some(0), "{}", stderr(&purged));
     assert!(stdout(&purged).contains("purged 2 dead letters"));
     assert_eq!(dead_letter_sinks(&config).await, ["hook", "hook"]);
+
+    let typo = run(&["dead-letters", "purge", "--sink", "hok"], &config).await;
+    assert_eq!(typo.status.code(), Some(2), "a typo is not '0 purged'");
+    assert!(
+        stderr(&typo).contains("--sink hok: no such sink (known: hook, other)"),
+        "{}",
+        stderr(&typo)
+    );
+    assert_eq!(dead_letter_sinks(&config).await.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -125,5 +125,10 @@ async fn a_dead_letter_query_the_daemon_cannot_read_answers_400() {
         .post("/admin/dead-letters/retry?sink=hook&all=yes", Some(TOKEN))
         .await;
     assert_eq!(code, 400, "{body}");
+    let (code, _) = app.get("/admin/dead-letters?limit=abc", None).await;
+    assert_eq!(
+        code, 401,
+        "without the token, nothing about the query is answered"
+    );
     app.stop().await;
 }
