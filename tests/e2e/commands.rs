@@ -1,9 +1,9 @@
 //! The real binary as an operator and a container runtime use it: offline status and
 //! dead-letter tools, the lock message, SIGTERM, healthcheck, environment-only configuration.
 
-use crate::support::{binary, run_binary, Reply, World};
+use crate::support::{binary, free_port, run_binary, wait_healthy, Reply, World};
 use std::process::{Child, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 async fn blocking(args: Vec<String>, config: std::path::PathBuf) -> Output {
     tokio::task::spawn_blocking(move || {
@@ -24,29 +24,6 @@ fn text(output: &Output) -> String {
 
 fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
-}
-
-/// Waits until `GET url` answers 200 (bounded).
-async fn wait_healthy(url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if reqwest::get(url)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{url} never answered");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn spawn(config: &std::path::Path, env: &[(&str, &str)]) -> Child {
