@@ -64,6 +64,7 @@ impl App {
         for sink_config in &config.sinks {
             let sink = Arc::new(Sink::build(sink_config, &config.delivery, &pacers)?);
             workers.push(Worker {
+                hold: Arc::default(),
                 metrics: metrics.clone(),
                 store: store.clone(),
                 policy,
@@ -119,6 +120,9 @@ impl App {
         let mut outcomes = Vec::new();
         for worker in &self.workers {
             let now = chrono::Utc::now();
+            if worker.hold.active(now).is_some() {
+                continue;
+            }
             let due = self
                 .store
                 .due(worker.sink.name(), now, usize::MAX, &Default::default())?;

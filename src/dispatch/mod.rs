@@ -72,9 +72,30 @@ pub enum Outcome {
     DeadLettered { reason: String },
 }
 
+/// A sink's `Retry-After`: no new attempt to the sink starts before this time, whichever entry
+/// got the answer (shared by the worker's tasks; it only moves later).
+#[derive(Debug, Default)]
+pub struct Hold(std::sync::Mutex<Option<DateTime<Utc>>>);
+
+impl Hold {
+    /// Holds until `at` (unless already held longer).
+    pub fn until(&self, at: DateTime<Utc>) {
+        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *held = Some(held.map_or(at, |h| h.max(at)));
+    }
+
+    /// When the hold ends, while it lasts at `now`.
+    pub fn active(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        held.filter(|at| *at > now)
+    }
+}
+
 /// One sink and what its worker needs.
 #[derive(Clone)]
 pub struct Worker {
+    /// Until when the sink asked not to be sent anything.
+    pub hold: Arc<Hold>,
     /// Where entries are.
     pub store: Store,
     /// Retry rules.

@@ -63,6 +63,10 @@ pub(super) fn settle(
         .ok()
         .and_then(|wait| now.checked_add_signed(wait))
         .unwrap_or(now);
+    if after.is_some() {
+        // The sink named a time: nothing else goes to it before then either.
+        worker.hold.until(next_at);
+    }
     for (seq, entry) in &mut entries {
         entry.attempts = attempts;
         entry.next_attempt_at = next_at;

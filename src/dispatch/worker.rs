@@ -61,6 +61,9 @@ fn start_due(
         return Ok(None);
     }
     let now = Utc::now();
+    if let Some(until) = worker.hold.active(now) {
+        return Ok(Some(until));
+    }
     let due = worker.store.due(
         worker.sink.name(),
         now,

@@ -198,3 +198,28 @@ async fn a_429_from_a_webhook_waits_for_its_retry_after() {
     );
     assert_eq!(received[0].json()["id"], received[1].json()["id"]);
 }
+
+#[tokio::test]
+async fn after_a_sinks_retry_after_nothing_is_sent_to_it_before_that_time() {
+    let world = World::start(1, 5).await;
+    baseline_then_touch(&world, 3).await;
+    world.hook.script([Reply::RetryAfter(1)]);
+    let mut config = load_str(&world.toml("")).unwrap();
+    config.delivery.max_backoff = Duration::from_secs(5);
+    config.delivery.concurrency = 1;
+
+    let report = run_once(config, CancellationToken::new(), Duration::from_secs(10))
+        .await
+        .unwrap();
+
+    assert!(report.success(), "{report:?}");
+    let received = world.hook.received();
+    assert_eq!(received.len(), 4, "one refused, then the three");
+    for later in &received[1..] {
+        let waited = later.at - received[0].at;
+        assert!(
+            waited >= Duration::from_millis(950),
+            "sent {waited:?} after the 429"
+        );
+    }
+}
