@@ -241,7 +241,9 @@ fn metrics_rows(bench: &Bench, sim: &Simulator, receiver: &Receiver) -> Vec<Row>
     let p50 = |s: &mut Scraped| percentile(&mut s.times, 50.0).as_secs_f64();
     let ratio = p50(&mut queued) / p50(&mut idle);
     // The counters make a scrape independent of the queue; a scan of it would be 100× or more.
+    // The bound is loose because the two are scraped one after the other and loopback latency
+    // on this shared machine alone moves 4× between phases (0.02 or 0.08 ms, queued or not).
     let case = format!("{BIG} parked vs empty");
-    rows.push(row(&case, "/metrics p50 ratio", ratio, "×").target(true, 2.0));
+    rows.push(row(&case, "/metrics p50 ratio", ratio, "×").target(true, 10.0));
     rows
 }
