@@ -1,8 +1,10 @@
-//! `cargo bench --bench pipeline [-- scan store deliver memory start]`: the pipeline over the
+//! `cargo bench --bench pipeline [-- scan store deliver backlog memory start]`: the pipeline over the
 //! simulator on loopback, with the notifier on one core (a current-thread runtime on the main
 //! thread) and the simulator and receivers on another thread named `sim`, whose CPU time is not
 //! counted. Prints a table and writes `target/bench-results.json`.
 
+mod backlog;
+mod daemon;
 mod deliver;
 mod measure;
 mod process;
@@ -126,6 +128,9 @@ fn main() {
     }
     if run("deliver") {
         rows.extend(deliver::deliver(&bench));
+    }
+    if run("backlog") {
+        rows.extend(backlog::backlog(&bench));
     }
     if run("memory") {
         rows.extend(process::memory(&bench));
