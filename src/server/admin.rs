@@ -57,6 +57,14 @@ pub(super) async fn poll(State(state): State<Shared>, headers: HeaderMap) -> Res
     (StatusCode::ACCEPTED, Json(json!({ "poll": "started" }))).into_response()
 }
 
+/// The query, or a 400 saying what is wrong with it. Read after the token check, so that a
+/// caller without the token learns nothing about the query.
+fn read<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, String> {
+    query
+        .map(|Query(query)| query)
+        .map_err(|rejection| rejection.body_text())
+}
+
 /// `?limit=&after=&sink=`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -76,9 +84,9 @@ pub(super) async fn dead_letters(
     if let Some(refused) = refusal(&state, &headers) {
         return refused;
     }
-    let page = match query {
-        Ok(Query(page)) => page,
-        Err(rejection) => return error(StatusCode::BAD_REQUEST, rejection.body_text()),
+    let page = match read(query) {
+        Ok(page) => page,
+        Err(wrong) => return error(StatusCode::BAD_REQUEST, wrong),
     };
     let limit = page.limit.unwrap_or(PAGE).clamp(1, MAX_PAGE);
     let filter = DeadFilter {
@@ -127,9 +135,9 @@ pub(super) async fn retry_all(
     if let Some(refused) = refusal(&state, &headers) {
         return refused;
     }
-    let query = match query {
-        Ok(Query(query)) => query,
-        Err(rejection) => return error(StatusCode::BAD_REQUEST, rejection.body_text()),
+    let query = match read(query) {
+        Ok(query) => query,
+        Err(wrong) => return error(StatusCode::BAD_REQUEST, wrong),
     };
     let filter = DeadFilter {
         sink: query.sink.clone(),

@@ -1,19 +1,11 @@
 //! Each org on its own schedule: a slow org delays nobody, a failing org backs off and comes back.
 
-use crate::support::{Daemon, World};
+use crate::support::{metric, Daemon, World};
 use hyperrep_notifier::simulator::{Fault, FaultRule};
 use std::time::{Duration, Instant};
 
 fn polls(org: &str, outcome: &str) -> String {
     format!("hyperrep_notifier_polls_total{{org=\"{org}\",outcome=\"{outcome}\"}}")
-}
-
-fn metric(text: &str, name_and_labels: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(name_and_labels))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

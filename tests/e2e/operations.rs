@@ -1,6 +1,6 @@
 //! What an operator meets: the HTTP endpoints and admin token, metrics that move, readiness.
 
-use crate::support::{Daemon, Reply, World};
+use crate::support::{metric, Daemon, Reply, World};
 use hyperrep_notifier::simulator::{Fault, FaultRule};
 use serde_json::Value;
 
@@ -8,14 +8,6 @@ const TOKEN: &str = "admin-token-0123456789";
 
 fn admin(extra: &str) -> String {
     format!("[server]\nadmin_token = \"{TOKEN}\"\n[poll]\ninterval = \"1h\"\n{extra}")
-}
-
-fn metric(text: &str, name_and_labels: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(name_and_labels))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -244,12 +244,7 @@ async fn a_restart_on_the_same_store_resends_only_what_was_in_flight_with_the_sa
                 .all(|o| matches!(o, Outcome::Retrying { .. })),
             "{outcomes:?}"
         );
-        world
-            .hook
-            .events()
-            .iter()
-            .map(|e| e["id"].as_str().unwrap().to_string())
-            .collect()
+        world.hook.event_ids()
     };
     world.hook.answer_always(crate::support::Reply::Status(200));
 
@@ -264,12 +259,7 @@ async fn a_restart_on_the_same_store_resends_only_what_was_in_flight_with_the_sa
         app.deliver_due().await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let all: Vec<String> = world
-        .hook
-        .events()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_string())
-        .collect();
+    let all: Vec<String> = world.hook.event_ids();
     assert_eq!(
         all.len(),
         4,

@@ -95,12 +95,7 @@ async fn a_store_of_format_1_is_migrated_and_delivers_what_it_had_queued() {
         .await
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let ids: Vec<String> = world
-        .hook
-        .events()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_string())
-        .collect();
+    let ids: Vec<String> = world.hook.event_ids();
     assert_eq!(
         ids,
         [queued],

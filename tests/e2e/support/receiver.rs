@@ -78,6 +78,15 @@ impl Receiver {
         self.state.lock().unwrap().received.clone()
     }
 
+    /// The event id of every request, in arrival order.
+    pub fn event_ids(&self) -> Vec<String> {
+        let events = self.events();
+        events
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     /// Event bodies of every request, in arrival order.
     pub fn events(&self) -> Vec<Value> {
         self.received().iter().map(Received::json).collect()
