@@ -8,7 +8,7 @@ use crate::measure::{notifier_cpu, percentile, Row};
 use crate::Bench;
 use hyperrep_notifier::config::Config;
 use hyperrep_notifier::simulator::Simulator;
-use hyperrep_notifier::store::{OutboxEntry, PageCommit};
+use hyperrep_notifier::store::{Commit, OutboxEntry};
 use hyperrep_notifier::App;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -83,11 +83,11 @@ fn fill(app: &App, org: &str, count: usize) -> Duration {
                 (SINK.to_string(), OutboxEntry::new(event, now))
             })
             .collect();
-        let commit = PageCommit {
+        let commit = Commit {
             outbox,
-            ..PageCommit::default()
+            ..Commit::default()
         };
-        app.store.commit_page(org, &commit).unwrap();
+        app.store.commit(org, &commit).unwrap();
     }
     assert_eq!(app.store.outbox_depth(SINK), count);
     started.elapsed()

@@ -6,7 +6,7 @@ use crate::{Bench, IDLE_SINK};
 use hyperrep_notifier::diff::Stored;
 use hyperrep_notifier::event::Conversation;
 use hyperrep_notifier::simulator::Simulator;
-use hyperrep_notifier::store::{OrgState, PageCommit};
+use hyperrep_notifier::store::{Commit, OrgState};
 use hyperrep_notifier::App;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -47,11 +47,11 @@ pub fn memory(bench: &Bench) -> Vec<Row> {
                 .collect();
             for chunk in all.chunks(1_000) {
                 app.store
-                    .commit_page(
+                    .commit(
                         &org,
-                        &PageCommit {
+                        &Commit {
                             writes: chunk.to_vec(),
-                            ..PageCommit::default()
+                            ..Commit::default()
                         },
                     )
                     .unwrap();

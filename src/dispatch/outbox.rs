@@ -5,7 +5,7 @@
 
 use crate::config::Filter;
 use crate::event::Event;
-use crate::store::{OutboxEntry, PageCommit, Store, StoreError};
+use crate::store::{Commit, OutboxEntry, Store, StoreError};
 use chrono::Utc;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -111,8 +111,8 @@ impl Outbox {
     }
 
     /// Commits state and entries in one atomic step, then wakes the sinks that got entries.
-    pub fn commit(&self, org: &str, commit: &PageCommit) -> Result<(), StoreError> {
-        self.store.commit_page(org, commit)?;
+    pub fn commit(&self, org: &str, commit: &Commit) -> Result<(), StoreError> {
+        self.store.commit(org, commit)?;
         for route in &self.routes {
             if commit.outbox.iter().any(|(sink, _)| *sink == route.sink) {
                 route.wake.notify_one();

@@ -90,7 +90,7 @@ pub async fn poll_page(
 ) -> PageOutcome {
     let unrecorded =
         |error: StoreError| PageOutcome::Incomplete(format!("cannot record the pages: {error}"));
-    let outcome = match fetch(ctx, listing, cancel).await {
+    let outcome = match fetch_committing_due(ctx, listing, cancel).await {
         Err(error) => return unrecorded(error),
         Ok(Err(error)) => PageOutcome::Incomplete(error.to_string()),
         Ok(Ok(page)) => match stage_page(ctx, listing, &page.conversations, &page.skipped) {
@@ -109,7 +109,7 @@ pub async fn poll_page(
 
 /// Fetches the next page. What is staged is committed when its deadline passes during the wait,
 /// so a slow page does not hold back the changes found before it.
-async fn fetch(
+async fn fetch_committing_due(
     ctx: &PollContext,
     listing: &mut Listing<'_>,
     cancel: &CancellationToken,

@@ -3,7 +3,7 @@
 use super::{hash_id, Listing, PollContext};
 use crate::diff::{removed_event, DiffContext};
 use crate::event::EventType;
-use crate::store::{PageCommit, StoreError};
+use crate::store::{Commit, StoreError};
 use chrono::Utc;
 use std::collections::HashSet;
 
@@ -47,7 +47,7 @@ pub(super) fn removals(
         detected_at: Utc::now(),
     };
     for batch in confirmed.chunks(100) {
-        let commit = PageCommit {
+        let commit = Commit {
             outbox: batch
                 .iter()
                 .flat_map(|s| ctx.outbox.route(removed_event(&diff_ctx, s), listing.poll))

@@ -11,7 +11,7 @@
 
 use crate::diff::Stored;
 use crate::event::{Conversation, EventType};
-use crate::store::{OutboxEntry, PageCommit};
+use crate::store::{Commit, OutboxEntry};
 use foldhash::fast::RandomState;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -30,7 +30,7 @@ pub const MAX_WAIT: Duration = Duration::from_millis(250);
 /// Pages diffed and not yet committed.
 #[derive(Debug, Default)]
 pub struct Staged {
-    commit: PageCommit,
+    commit: Commit,
     by_id: HashMap<String, usize, RandomState>,
     events: Vec<EventType>,
     since: Option<Instant>,
@@ -80,7 +80,7 @@ impl Staged {
     }
 
     /// Empties it, returning what to commit and the kinds of the events in it.
-    pub fn take(&mut self) -> (PageCommit, Vec<EventType>) {
+    pub fn take(&mut self) -> (Commit, Vec<EventType>) {
         let taken = std::mem::take(self);
         (taken.commit, taken.events)
     }

@@ -1,5 +1,5 @@
 //! The only module that knows sled: conversation state, per-org state, the outbox and dead
-//! letters, and the atomic page commit that ties state and outbox together.
+//! letters, and the atomic commit that ties state and outbox together.
 //!
 //! Trees and keys:
 //! - `conversations`: `org \0 conversation` → revision (u64 BE) + snapshot JSON
@@ -23,7 +23,7 @@ pub use counts::SinkCounts;
 pub use dead::{DeadFilter, DeadLetter};
 pub use fingerprints::Fingerprints;
 pub use outbox::{Due, OutboxEntry};
-pub use state::{Encoded, OrgState, PageCommit, Previous};
+pub use state::{Commit, Encoded, OrgState, Previous};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};

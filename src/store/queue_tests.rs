@@ -24,11 +24,11 @@ fn queue(store: &Store, sink: &str, due_in: &[i64]) {
             (sink.to_string(), entry)
         })
         .collect();
-    let commit = PageCommit {
+    let commit = Commit {
         outbox,
-        ..PageCommit::default()
+        ..Commit::default()
     };
-    store.commit_page("o", &commit).unwrap();
+    store.commit("o", &commit).unwrap();
 }
 
 #[test]

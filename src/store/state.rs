@@ -1,4 +1,4 @@
-//! Conversation snapshots, per-org state, and the atomic page commit.
+//! Conversation snapshots, per-org state, and the atomic commit of what a listing changed.
 
 use super::fingerprints::OrgPrints;
 use super::outbox::NewEntry;
@@ -55,9 +55,10 @@ pub enum Previous {
     Absent,
 }
 
-/// Everything one page changes, written in one atomic step.
+/// Everything one or more pages of a listing change (or a removal check), written in one atomic
+/// step.
 #[derive(Debug, Default)]
-pub struct PageCommit {
+pub struct Commit {
     /// Snapshots to write.
     pub writes: Vec<Stored>,
     /// Conversations to forget (removed upstream).
@@ -136,11 +137,11 @@ impl Store {
     /// Writes snapshots, deletions and outbox entries of one page in one atomic step: after a
     /// crash either all of it is there or none of it, so a change is never recorded without
     /// its notifications, nor notified without being recorded.
-    pub fn commit_page(&self, org: &str, commit: &PageCommit) -> Result<()> {
+    pub fn commit(&self, org: &str, commit: &Commit) -> Result<()> {
         self.watch(|| self.commit_unwatched(org, commit))
     }
 
-    fn commit_unwatched(&self, org: &str, commit: &PageCommit) -> Result<()> {
+    fn commit_unwatched(&self, org: &str, commit: &Commit) -> Result<()> {
         if commit.writes.is_empty() && commit.deletes.is_empty() && commit.outbox.is_empty() {
             return Ok(());
         }
@@ -157,7 +158,7 @@ impl Store {
         result
     }
 
-    fn encode_commit(&self, org: &str, commit: &PageCommit) -> Result<Keys> {
+    fn encode_commit(&self, org: &str, commit: &Commit) -> Result<Keys> {
         let writes = encode_writes(org, &commit.writes);
         let deletes: Vec<Vec<u8>> = commit
             .deletes

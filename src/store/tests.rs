@@ -23,13 +23,13 @@ fn event_for(c: &Conversation) -> crate::event::Event {
 }
 
 #[test]
-fn a_page_commit_writes_state_and_outbox_together_and_survives_reopening() {
+fn a_commit_writes_state_and_outbox_together_and_survives_reopening() {
     let dir = tempfile::tempdir().unwrap();
     {
         let store = Store::open(dir.path(), 8).unwrap();
         let c = conv("c1", false);
         let entry = OutboxEntry::new(event_for(&c), Utc::now());
-        let commit = PageCommit {
+        let commit = Commit {
             writes: vec![Stored {
                 revision: 0,
                 conversation: c,
@@ -37,7 +37,7 @@ fn a_page_commit_writes_state_and_outbox_together_and_survives_reopening() {
             deletes: vec![],
             outbox: vec![("hook".into(), entry)],
         };
-        store.commit_page("o", &commit).unwrap();
+        store.commit("o", &commit).unwrap();
         futures::executor::block_on(store.flush()).unwrap();
     }
     let store = Store::open(dir.path(), 8).unwrap();
@@ -73,11 +73,11 @@ fn due_entries_respect_their_time_the_limit_and_busy_ones() {
         outbox.push(("hook".to_string(), entry));
     }
     store
-        .commit_page(
+        .commit(
             "o",
-            &PageCommit {
+            &Commit {
                 outbox,
-                ..PageCommit::default()
+                ..Commit::default()
             },
         )
         .unwrap();
@@ -104,11 +104,11 @@ fn a_dead_letter_can_be_listed_retried_and_purged() {
     let store = Store::open(dir.path(), 8).unwrap();
     let entry = OutboxEntry::new(event_for(&conv("c1", false)), Utc::now());
     store
-        .commit_page(
+        .commit(
             "o",
-            &PageCommit {
+            &Commit {
                 outbox: vec![("hook".into(), entry)],
-                ..PageCommit::default()
+                ..Commit::default()
             },
         )
         .unwrap();
@@ -167,11 +167,11 @@ mod fingerprints {
     }
 
     fn write(store: &Store, conversations: &[Conversation]) {
-        let commit = PageCommit {
+        let commit = Commit {
             writes: conversations.iter().map(stored).collect(),
-            ..PageCommit::default()
+            ..Commit::default()
         };
-        store.commit_page("o", &commit).unwrap();
+        store.commit("o", &commit).unwrap();
     }
 
     fn kind(previous: &Previous) -> &'static str {
@@ -215,11 +215,11 @@ mod fingerprints {
             "the old text is no longer stored"
         );
         store
-            .commit_page(
+            .commit(
                 "o",
-                &PageCommit {
+                &Commit {
                     deletes: vec!["c1".into()],
-                    ..PageCommit::default()
+                    ..Commit::default()
                 },
             )
             .unwrap();
@@ -261,14 +261,14 @@ mod fingerprints {
                 let commit = match op {
                     Some(version) => {
                         model.insert(id, version);
-                        PageCommit { writes: vec![stored(&variant(id, version))], ..PageCommit::default() }
+                        Commit { writes: vec![stored(&variant(id, version))], ..Commit::default() }
                     }
                     None => {
                         model.remove(&id);
-                        PageCommit { deletes: vec![format!("c{id}")], ..PageCommit::default() }
+                        Commit { deletes: vec![format!("c{id}")], ..Commit::default() }
                     }
                 };
-                store.commit_page("o", &commit).unwrap();
+                store.commit("o", &commit).unwrap();
                 let page: Vec<Conversation> =
                     (0..4).flat_map(|id| (0..3).map(move |v| variant(id, v))).collect();
                 let answers = store.previous("o", &page.iter().collect::<Vec<_>>()).unwrap();

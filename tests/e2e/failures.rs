@@ -4,7 +4,7 @@
 
 use crate::support::{binary, run_binary, Reply, World};
 use hyperrep_notifier::dispatch::{sweep_dead_letters, Outcome};
-use hyperrep_notifier::store::{OutboxEntry, PageCommit};
+use hyperrep_notifier::store::{Commit, OutboxEntry};
 use hyperrep_notifier::App;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -29,11 +29,11 @@ async fn a_daemon_whose_http_server_ends_stops_with_an_error() {
 fn queue_old_entry(app: &App, org: &str, age: chrono::Duration) {
     let then = chrono::Utc::now() - age;
     let entry = OutboxEntry::new(hyperrep_notifier::render::sample_event(), then);
-    let commit = PageCommit {
+    let commit = Commit {
         outbox: vec![("hook".into(), entry)],
-        ..PageCommit::default()
+        ..Commit::default()
     };
-    app.store.commit_page(org, &commit).unwrap();
+    app.store.commit(org, &commit).unwrap();
 }
 
 #[tokio::test]

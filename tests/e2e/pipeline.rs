@@ -288,11 +288,11 @@ async fn a_snapshot_stored_in_another_encoding_is_rewritten_once_and_announces_n
         revision: 0,
         conversation,
     };
-    let commit = hyperrep_notifier::store::PageCommit {
+    let commit = hyperrep_notifier::store::Commit {
         writes: vec![stored],
         ..Default::default()
     };
-    app.store.commit_page(&org, &commit).unwrap();
+    app.store.commit(&org, &commit).unwrap();
 
     let first = app.poll_once(&cancel).await;
     assert_eq!(
