@@ -5,6 +5,7 @@
 //! sections and filters live in [`sinks`]. Every struct denies unknown keys, so a typo stops the
 //! start instead of silently disabling an alert.
 
+mod errors;
 mod load;
 mod messages;
 mod sinks;

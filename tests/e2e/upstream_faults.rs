@@ -11,7 +11,7 @@ const REMOVALS: &str = "[poll]\ndetect_removed = true\n";
 
 /// 35 conversations in pages of 10: pages 0..=3. A baseline, then one change on page 0 and one
 /// on page 3.
-async fn world_with_changes_on_first_and_last_page() -> (World, App, Vec<String>) {
+pub(crate) async fn world_with_changes_on_first_and_last_page() -> (World, App, Vec<String>) {
     let world = World::start(1, 35).await;
     let app = world.app(REMOVALS);
     let baseline = app.poll_once(&CancellationToken::new()).await;
@@ -64,7 +64,7 @@ async fn poll_through(fault: Fault) -> (Vec<serde_json::Value>, Vec<String>) {
     (world.hook.events(), ids)
 }
 
-fn assert_exactly_the_two_changes(events: &[serde_json::Value], ids: &[String]) {
+pub(crate) fn assert_exactly_the_two_changes(events: &[serde_json::Value], ids: &[String]) {
     let got: Vec<(&str, &str)> = events
         .iter()
         .map(|e| {
@@ -218,38 +218,6 @@ async fn one_org_answering_401_does_not_stop_the_others() {
 }
 
 #[tokio::test]
-async fn a_conversation_gone_from_two_complete_listings_is_announced_as_removed_once() {
-    let world = World::start(1, 12).await;
-    let app = world.app(REMOVALS);
-    let cancel = CancellationToken::new();
-    app.poll_once(&cancel).await;
-    let org = world.org(0);
-    let gone = world.sim.conversations(&org)[4]["conversation_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    world.sim.remove_conversation(&org, &gone);
-    assert_eq!(
-        app.poll_once(&cancel).await[0].events,
-        0,
-        "one listing without it is not proof"
-    );
-    assert_eq!(
-        app.poll_once(&cancel).await[0].events,
-        1,
-        "the second confirms it"
-    );
-    assert_eq!(app.poll_once(&cancel).await[0].events, 0, "announced once");
-    app.deliver_due().await.unwrap();
-    let events = world.hook.events();
-    assert_eq!(events[0]["type"], "conversation.removed");
-    assert_eq!(
-        events[0]["data"]["conversation"]["conversation_id"],
-        gone.as_str()
-    );
-}
-
-#[tokio::test]
 async fn a_connection_reset_mid_listing_changes_nothing() {
     let (events, ids) = poll_through(Fault::ConnectionReset).await;
     assert_exactly_the_two_changes(&events, &ids);
@@ -308,30 +276,6 @@ async fn a_429_without_retry_after_backs_off_and_the_listing_completes() {
 }
 
 #[tokio::test]
-async fn an_empty_page_in_the_middle_is_not_taken_for_removals() {
-    let (world, app, ids) = world_with_changes_on_first_and_last_page().await;
-    world.sim.inject(FaultRule {
-        org: None,
-        page: Some(1),
-        times: 1,
-        fault: Fault::EmptyPage,
-    });
-    let glitch = app.poll_once(&CancellationToken::new()).await;
-    assert!(
-        glitch[0].complete,
-        "with the pagination intact, the listing looks complete"
-    );
-    assert_eq!(glitch[0].events, 2, "only the two real changes: {glitch:?}");
-    let next = app.poll_once(&CancellationToken::new()).await;
-    assert_eq!(
-        next[0].events, 0,
-        "the page is back: nothing was removed: {next:?}"
-    );
-    app.deliver_due().await.unwrap();
-    assert_exactly_the_two_changes(&world.hook.events(), &ids);
-}
-
-#[tokio::test]
 async fn an_empty_first_page_followed_by_a_full_listing_announces_nothing_false() {
     let (world, app, ids) = world_with_changes_on_first_and_last_page().await;
     world.sim.inject(FaultRule {
@@ -351,48 +295,6 @@ async fn an_empty_first_page_followed_by_a_full_listing_announces_nothing_false(
     let mut events = world.hook.events();
     events.sort_by_key(|e| (e["data"]["conversation"]["conversation_id"] != ids[1].as_str()) as u8);
     assert_exactly_the_two_changes(&events, &ids);
-}
-
-#[tokio::test]
-async fn a_complete_but_empty_listing_is_not_taken_as_every_conversation_removed() {
-    let world = World::start(1, 12).await;
-    let app = world.app(REMOVALS);
-    app.poll_once(&CancellationToken::new()).await;
-    let org = world.org(0);
-    let all: Vec<String> = world
-        .sim
-        .conversations(&org)
-        .iter()
-        .map(|c| c["conversation_id"].as_str().unwrap().to_string())
-        .collect();
-    all.iter()
-        .for_each(|id| world.sim.remove_conversation(&org, id));
-    let report = app.poll_once(&CancellationToken::new()).await;
-    assert!(report[0].complete);
-    assert_eq!(report[0].events, 0, "no mass removal from an empty listing");
-}
-
-#[tokio::test]
-async fn records_without_an_id_are_skipped_and_suspend_removals_for_that_listing() {
-    let (world, app, ids) = world_with_changes_on_first_and_last_page().await;
-    let org = world.org(0);
-    world.sim.insert_raw(
-        &org,
-        json!({"start_at": "2026-04-29T14:00:00Z", "folder": "inbox"}),
-    );
-    world
-        .sim
-        .insert_raw(&org, json!({"conversation_id": ids[5], "is_read": "maybe"}));
-    world.sim.remove_conversation(&org, &ids[7]);
-    let report = app.poll_once(&CancellationToken::new()).await;
-    assert!(report[0].complete, "{report:?}");
-    assert_eq!(report[0].skipped, 2);
-    assert_eq!(
-        report[0].events, 2,
-        "the two real changes, and no removal while an id was unreadable"
-    );
-    app.deliver_due().await.unwrap();
-    assert_exactly_the_two_changes(&world.hook.events(), &ids);
 }
 
 #[tokio::test]

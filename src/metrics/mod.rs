@@ -1,8 +1,13 @@
 //! Prometheus metrics: one registry per running notifier (no global state), with the questions an
 //! operator asks answered by name. Counters end in `_total`, durations in `_seconds`.
 
+mod labels;
+
+pub use labels::{
+    OrgLabel, OrgOutcome, ReasonLabel, SinkLabel, SinkOutcome, StatusLabel, TypeLabel,
+};
+
 use prometheus_client::encoding::text::encode;
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -11,59 +16,6 @@ use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// `org` label.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct OrgLabel {
-    /// Org id.
-    pub org: String,
-}
-
-/// `org` and `outcome` labels.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct OrgOutcome {
-    /// Org id.
-    pub org: String,
-    /// `complete` or `incomplete`.
-    pub outcome: String,
-}
-
-/// `sink` label.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct SinkLabel {
-    /// Sink name.
-    pub sink: String,
-}
-
-/// `sink` and `outcome` labels.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct SinkOutcome {
-    /// Sink name.
-    pub sink: String,
-    /// `delivered`, `retrying` or `dead_lettered`.
-    pub outcome: String,
-}
-
-/// A single string label (`status`, `type`).
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct StatusLabel {
-    /// HTTP status code, or `error` when there was no answer.
-    pub status: String,
-}
-
-/// `reason` label.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ReasonLabel {
-    /// Why, e.g. `too_large` or `malformed`.
-    pub reason: String,
-}
-
-/// `type` label.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct TypeLabel {
-    /// Event type.
-    pub r#type: String,
-}
 
 type Seconds = Gauge<f64, AtomicU64>;
 

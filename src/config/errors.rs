@@ -1,0 +1,113 @@
+//! Configuration errors: each names the key path (`sinks[1].url`) and the reason, and never
+//! quotes a value, which may be a secret.
+
+use figment::error::Kind;
+use std::fmt;
+
+/// One configuration problem: the key path and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{key}`: {reason}")]
+pub struct ConfigError {
+    /// Dotted key path, e.g. `api.page_size` or `sinks[1].url`.
+    pub key: String,
+    /// What is wrong, and where the value came from when known.
+    pub reason: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(key: impl Into<String>, reason: impl Into<String>) -> Self {
+        ConfigError {
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Every problem found in one configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, error) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "invalid configuration: {error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Turns one figment error into a key path and a reason, without ever quoting a value (it may
+/// be a secret).
+pub(super) fn convert(error: figment::Error, parent: &[String]) -> ConfigError {
+    let mut path = parent.to_vec();
+    path.extend(error.path.iter().cloned());
+    let reason = match &error.kind {
+        Kind::UnknownField(field, expected) => {
+            if path.last() != Some(field) {
+                path.push(field.clone());
+            }
+            format!("unknown key (expected one of: {})", expected.join(", "))
+        }
+        Kind::MissingField(field) => {
+            if path.last().map(String::as_str) != Some(field.as_ref()) {
+                path.push(field.to_string());
+            }
+            "missing required key".to_string()
+        }
+        Kind::UnknownVariant(value, expected) => {
+            format!(
+                "unknown value `{value}` (expected one of: {})",
+                expected.join(", ")
+            )
+        }
+        Kind::InvalidType(actual, expected) => format!("expected {expected}, found {actual}"),
+        Kind::InvalidValue(_, expected) => format!("invalid value, expected {expected}"),
+        other => other.to_string(),
+    };
+    let origin = error.metadata.as_ref().map(|m| match &m.source {
+        Some(figment::Source::File(file)) => format!(" (in {})", file.display()),
+        _ if m.name.contains("environment") => {
+            format!(" (from HRN_{})", path.join("__").to_uppercase())
+        }
+        _ => String::new(),
+    });
+    ConfigError::new(
+        key_path(&path),
+        format!("{}{}", scrub(&reason), origin.unwrap_or_default()),
+    )
+}
+
+/// Hides every double-quoted part of a message: serde and the URL parser quote the value they
+/// refused, and that value may be a secret (a webhook URL's token, a mistyped key).
+fn scrub(reason: &str) -> String {
+    let mut out = String::with_capacity(reason.len());
+    for (i, part) in reason.split('"').enumerate() {
+        out.push_str(if i % 2 == 1 {
+            "\"[value hidden]\""
+        } else {
+            part
+        });
+    }
+    out
+}
+
+/// `["sinks", "1", "url"]` → `sinks[1].url`.
+fn key_path(path: &[String]) -> String {
+    let mut key = String::new();
+    for part in path {
+        if part.parse::<usize>().is_ok() {
+            key.push_str(&format!("[{part}]"));
+        } else {
+            if !key.is_empty() {
+                key.push('.');
+            }
+            key.push_str(part);
+        }
+    }
+    key
+}

@@ -1,0 +1,56 @@
+//! The label sets of the notifier's metric families.
+
+use prometheus_client::encoding::EncodeLabelSet;
+
+/// `org` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OrgLabel {
+    /// Org id.
+    pub org: String,
+}
+
+/// `org` and `outcome` labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OrgOutcome {
+    /// Org id.
+    pub org: String,
+    /// `complete` or `incomplete`.
+    pub outcome: String,
+}
+
+/// `sink` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SinkLabel {
+    /// Sink name.
+    pub sink: String,
+}
+
+/// `sink` and `outcome` labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SinkOutcome {
+    /// Sink name.
+    pub sink: String,
+    /// `delivered`, `retrying` or `dead_lettered`.
+    pub outcome: String,
+}
+
+/// A single string label (`status`, `type`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabel {
+    /// HTTP status code, or `error` when there was no answer.
+    pub status: String,
+}
+
+/// `reason` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    /// Why, e.g. `too_large` or `malformed`.
+    pub reason: String,
+}
+
+/// `type` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TypeLabel {
+    /// Event type.
+    pub r#type: String,
+}
