@@ -136,7 +136,8 @@ pub async fn execute(cli: Cli) -> ExitCode {
             with_config(&source, |c| offline::dead_letters(c, command)).await
         }
         Command::Demo(args) => {
-            crate::logging::init(config::LogFormat::Text);
+            // The terminal is for the events: technical lines only when something is wrong.
+            crate::logging::init_at(config::LogFormat::Text, "warn");
             report(crate::demo::run(args, shutdown_on_signal()).await)
         }
     }

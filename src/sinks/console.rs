@@ -42,18 +42,20 @@ impl ConsoleSink {
     }
 }
 
-/// `2026-04-29T16:00:05Z  New activity, marked unread  Acme Support  conversation gAAAA…  folder inbox  unread  [evt_…]`
+/// `2026-04-29 18:00:05 +02:00  New activity, marked unread  Acme Support  conversation gAAAA…  folder inbox  ● unread  [evt_…]`:
+/// the detection time in the machine's time zone (`TZ`), as a person at that terminal reads it.
 pub fn text_line(event: &Event) -> String {
     let conversation = &event.data.conversation;
     let what = crate::render::describe(event);
     let read = match conversation.is_read() {
-        Some(true) => "read",
-        Some(false) => "unread",
-        None => "read state unknown",
+        Some(true) => "✓ read",
+        Some(false) => "● unread",
+        None => "? read state unknown",
     };
+    let local = event.timestamp.with_timezone(&chrono::Local);
     format!(
         "{}  {:<40}  {}  conversation {}  folder {}  {}  [{}]",
-        event.timestamp.format("%Y-%m-%dT%H:%M:%SZ"),
+        local.format("%Y-%m-%d %H:%M:%S %:z"),
         what,
         event.data.org_name,
         conversation.id(),

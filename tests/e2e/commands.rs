@@ -253,3 +253,36 @@ async fn the_binary_runs_as_the_image_runs_it_and_healthcheck_reports_it() {
     assert!(first["fields"]["message"].is_string(), "{first}");
     assert!(!logs.contains(&key), "the API key is never logged");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_prints_events_in_words_in_local_time_without_technical_log_lines() {
+    let mut command = binary();
+    // As a user starts it: no RUST_LOG, in a time zone of their own.
+    command.env_remove("RUST_LOG").env("TZ", "Asia/Kolkata");
+    command.args(["demo", "--for", "6s", "--interval", "300ms"]);
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let events: Vec<&str> = stdout.lines().filter(|l| l.contains("[evt_")).collect();
+    assert!(
+        !events.is_empty(),
+        "the demo shows changes within 6 s: {stdout}"
+    );
+    for line in &events {
+        assert!(
+            line.contains("● unread") || line.contains("✓ read"),
+            "{line}"
+        );
+        assert!(line.contains("+05:30"), "times in the local zone: {line}");
+    }
+    let technical: Vec<&str> = stderr.lines().filter(|l| l.contains(" INFO ")).collect();
+    assert!(
+        technical.is_empty(),
+        "no INFO lines among the events: {technical:?}"
+    );
+}
