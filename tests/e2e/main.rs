@@ -8,6 +8,7 @@ mod delivery;
 mod email;
 mod failures;
 mod gathering;
+mod metrics;
 mod operations;
 mod pipeline;
 mod queues;
