@@ -5,6 +5,7 @@ use super::labels::{
     OrgLabel, OrgOutcome, ReasonLabel, SinkLabel, SinkOutcome, StatusLabel, TypeLabel, VersionLabel,
 };
 use super::layout::{api_buckets, Layout};
+use crate::event::EventType;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -39,6 +40,8 @@ pub(super) struct DeliveryFamilies {
 /// The outcomes of a poll and of a delivery, each a series from the start.
 const POLL_OUTCOMES: [&str; 2] = ["complete", "incomplete"];
 const DELIVERY_OUTCOMES: [&str; 3] = ["delivered", "retrying", "dead_lettered"];
+/// Why the API client refuses a listing page whole (see `api`).
+const REFUSAL_REASONS: [&str; 2] = ["too_large", "malformed"];
 
 /// Registers the constant families in `r` (already prefixed): `build_info` (1, with the
 /// version as a label) and `poll_interval_seconds`.
@@ -92,7 +95,20 @@ impl PollFamilies {
             .orgs
             .iter()
             .for_each(|(org, name)| families.precreate(org, name));
+        families.precreate_kinds();
         families
+    }
+
+    /// Every event type and refusal reason, at 0: they are known before any org is.
+    fn precreate_kinds(&self) {
+        for kind in [EventType::Created, EventType::Updated, EventType::Removed] {
+            let r#type = kind.as_str().to_string();
+            let _ = self.events.get_or_create(&TypeLabel { r#type });
+        }
+        for reason in REFUSAL_REASONS {
+            let reason = reason.to_string();
+            let _ = self.pages_refused.get_or_create(&ReasonLabel { reason });
+        }
     }
 
     /// `get_or_create` makes the series; the guard it returns is dropped at once.

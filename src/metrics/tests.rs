@@ -41,6 +41,9 @@ fn a_fresh_registry_has_every_configured_org_and_sink_series_at_zero() {
         r#"hyperrep_notifier_outbox_depth{sink="out"} 0"#,
         r#"hyperrep_notifier_dead_letters{sink="out"} 0"#,
         r#"hyperrep_notifier_delivery_latency_seconds_count{sink="out"} 0"#,
+        r#"hyperrep_notifier_events_total{type="conversation.created"} 0"#,
+        r#"hyperrep_notifier_events_total{type="conversation.removed"} 0"#,
+        r#"hyperrep_notifier_api_pages_refused_total{reason="too_large"} 0"#,
     ];
     for series in zero {
         let found = samples(&text)
