@@ -54,7 +54,7 @@ impl App {
         } else {
             store
         };
-        let metrics = Metrics::new();
+        let metrics = Metrics::for_config(&config);
         let api = ApiClient::new(&config.api, metrics.clone())?;
         let policy = Policy::from(&config.delivery);
         let routes = config.sinks.iter().map(|s| (s.name(), s.filter().cloned()));

@@ -2,18 +2,23 @@
 
 use prometheus_client::encoding::EncodeLabelSet;
 
-/// `org` label.
+/// `org` and `org_name` labels: the id joins with the configuration and the API, the name is
+/// what a person reads on a dashboard.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OrgLabel {
     /// Org id.
     pub org: String,
+    /// The org's configured name, or its id.
+    pub org_name: String,
 }
 
-/// `org` and `outcome` labels.
+/// `org`, `org_name` and `outcome` labels.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OrgOutcome {
     /// Org id.
     pub org: String,
+    /// The org's configured name, or its id.
+    pub org_name: String,
     /// `complete` or `incomplete`.
     pub outcome: String,
 }
@@ -53,4 +58,11 @@ pub struct ReasonLabel {
 pub struct TypeLabel {
     /// Event type.
     pub r#type: String,
+}
+
+/// `version` label of `build_info`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VersionLabel {
+    /// The crate version.
+    pub version: String,
 }

@@ -5,10 +5,10 @@ mod admin;
 
 use crate::config::Config;
 use crate::dispatch::Outbox;
-use crate::metrics::Metrics;
+use crate::metrics::{Format, Metrics};
 use crate::store::Store;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -77,17 +77,20 @@ async fn readyz(State(state): State<Shared>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<Shared>) -> Response {
+/// The metrics in the format the `Accept` header asks for: the Prometheus text format unless
+/// OpenMetrics is preferred (see [`Format::negotiate`]).
+async fn metrics(State(state): State<Shared>, headers: HeaderMap) -> Response {
     match crate::status::sinks(&state.store, &state.config) {
         Ok(sinks) => sinks
             .iter()
             .for_each(|s| state.metrics.queues(&s.name, s.outbox, s.dead_letters)),
         Err(e) => return internal(e),
     }
-    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = Format::negotiate(accept);
     (
-        [(header::CONTENT_TYPE, content_type)],
-        state.metrics.encode(),
+        [(header::CONTENT_TYPE, format.content_type())],
+        state.metrics.encode(format),
     )
         .into_response()
 }

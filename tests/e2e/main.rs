@@ -9,6 +9,7 @@ mod email;
 mod failures;
 mod filters;
 mod gathering;
+mod metrics;
 mod operations;
 mod pipeline;
 mod queues;

@@ -118,8 +118,12 @@ async fn a_dead_letter_can_be_listed_and_retried_over_http() {
     let world = World::start(1, 3).await;
     world.hook.answer_always(Reply::Status(400));
     let app = Daemon::start(&world, &admin("")).await;
-    app.metrics_until(|t| t.contains("outcome=\"complete\""))
-        .await;
+    // The series exists at 0 from the start: wait for its value, not its name.
+    let polled = format!(
+        "hyperrep_notifier_polls_total{{org=\"{}\",outcome=\"complete\"}}",
+        world.org(0)
+    );
+    app.metrics_until(|t| metric(t, &polled) >= 1.0).await;
     world.sim.create_conversation(&world.org(0));
     app.post("/admin/poll", Some(TOKEN)).await;
     let dead = "hyperrep_notifier_deliveries_total{sink=\"hook\",outcome=\"dead_lettered\"}";

@@ -4,6 +4,7 @@
 
 use crate::support::World;
 use hyperrep_notifier::config::load_str;
+use hyperrep_notifier::metrics::Format;
 use hyperrep_notifier::simulator::{Fault, FaultRule, SimRequest};
 use hyperrep_notifier::App;
 use serde_json::json;
@@ -135,7 +136,7 @@ async fn a_page_over_max_page_bytes_makes_the_listing_incomplete_and_changes_not
     );
     assert_eq!((refused[0].pages, refused[0].events), (2, 1), "{refused:?}");
     faulted(&world.sim.requests()[seen..]); // exactly one: not retried
-    let metrics = app.server_state().metrics.encode();
+    let metrics = app.server_state().metrics.encode(Format::Text);
     assert!(
         metrics.contains("api_pages_refused_total{reason=\"too_large\"} 1"),
         "{metrics}"

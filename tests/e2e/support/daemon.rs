@@ -48,6 +48,21 @@ impl Daemon {
         (response.status().as_u16(), response.text().await.unwrap())
     }
 
+    /// `GET path` with an `Accept` header (none: `None`); the status, `Content-Type` and body.
+    pub async fn get_accepting(&self, path: &str, accept: Option<&str>) -> (u16, String, String) {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(accept) = accept {
+            request = request.header(reqwest::header::ACCEPT, accept);
+        }
+        let response = request.send().await.unwrap();
+        let content_type = response.headers()[reqwest::header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let status = response.status().as_u16();
+        (status, content_type, response.text().await.unwrap())
+    }
+
     pub async fn post(&self, path: &str, token: Option<&str>) -> (u16, String) {
         let mut request = self.http.post(format!("{}{path}", self.base));
         if let Some(token) = token {
@@ -76,14 +91,45 @@ impl Daemon {
     }
 }
 
-/// The value of the first sample in a Prometheus text that starts with `name_and_labels`
-/// (0 when there is none).
+/// The value of the first sample in a Prometheus text named as `name_and_labels` that has (at
+/// least) its labels, in any order (0 when there is none): `x_total{sink="hook"}` finds
+/// `x_total{sink="hook",outcome="delivered"} 3`.
 pub fn metric(text: &str, name_and_labels: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(name_and_labels))
-        .and_then(|l| l.rsplit(' ').next())
+    find_sample(text, name_and_labels)
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0)
+}
+
+/// The value, as written, of the first sample [`metric`] would read; `None` when there is none.
+pub fn find_sample<'t>(text: &'t str, name_and_labels: &str) -> Option<&'t str> {
+    let (name, wanted) = split_sample(name_and_labels);
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (sample, labels) = split_sample(series);
+            let has_all = wanted.iter().all(|w| labels.contains(w));
+            (sample == name && has_all).then_some(value)
+        })
+}
+
+/// `name{a="1",b="2"}` as `name` and its `(label, value)` pairs (values as written, escapes kept).
+fn split_sample(series: &str) -> (&str, Vec<(&str, &str)>) {
+    let Some((name, rest)) = series.split_once('{') else {
+        return (series.trim(), Vec::new());
+    };
+    let mut labels = Vec::new();
+    let mut rest = rest.trim_end_matches('}');
+    while let Some((key, after)) = rest.split_once("=\"") {
+        // The value ends at the first quote not escaped by a backslash.
+        let end = after
+            .char_indices()
+            .find(|&(i, c)| c == '"' && !after[..i].ends_with('\\'))
+            .map_or(after.len(), |(i, _)| i);
+        labels.push((key.trim_start_matches(',').trim(), &after[..end]));
+        rest = after.get(end + 1..).unwrap_or("");
+    }
+    (name, labels)
 }
 
 /// A loopback port that was free a moment ago.

@@ -5,7 +5,7 @@
 mod daemon;
 mod receiver;
 
-pub use daemon::{free_port, metric, wait_healthy, Daemon, DaemonProcess};
+pub use daemon::{find_sample, free_port, metric, wait_healthy, Daemon, DaemonProcess};
 pub use receiver::{Receiver, Reply};
 
 use hyperrep_notifier::simulator::{SimConfig, Simulator};
