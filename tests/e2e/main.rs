@@ -3,6 +3,7 @@
 mod cadence;
 mod commands;
 mod config_cli;
+mod config_examples;
 mod crash;
 mod delivery;
 mod email;
