@@ -36,8 +36,26 @@ pub fn load(source: &ConfigSource) -> Result<Config, ConfigErrors> {
         return Err(ConfigErrors(vec![ConfigError::new("--config", reason)]));
     }
     let env = Env::prefixed("HRN_").ignore(NOT_CONFIG_KEYS).split("__");
-    let config = from_figment(figment.merge(env))?;
+    let mut config = from_figment(figment.merge(env))?;
+    log_format_from_env(&mut config).map_err(|e| ConfigErrors(vec![e]))?;
     finish(config)
+}
+
+/// `HRN_LOG_FORMAT` (read by logging, which may start before any configuration) wins over
+/// `log.format`; it is applied here too, so that `check` shows the format actually in force.
+fn log_format_from_env(config: &mut Config) -> Result<(), ConfigError> {
+    let Ok(value) = std::env::var("HRN_LOG_FORMAT") else {
+        return Ok(());
+    };
+    config.log.format = match value.to_ascii_lowercase().as_str() {
+        "text" => super::LogFormat::Text,
+        "json" => super::LogFormat::Json,
+        _ => {
+            let reason = "HRN_LOG_FORMAT must be `text` or `json`";
+            return Err(ConfigError::new("log.format", reason));
+        }
+    };
+    Ok(())
 }
 
 /// Loads from TOML text alone (no environment), then resolves and validates: for tests and tools.

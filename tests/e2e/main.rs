@@ -4,6 +4,7 @@ mod cadence;
 mod commands;
 mod config_cli;
 mod config_examples;
+mod config_hints;
 mod crash;
 mod delivery;
 mod email;
