@@ -11,6 +11,7 @@ mod messages;
 mod server;
 mod sinks;
 mod validate;
+mod warnings;
 
 pub use load::{load, load_str, ConfigError, ConfigErrors, ConfigSource};
 pub use messages::{
@@ -18,6 +19,7 @@ pub use messages::{
 };
 pub use server::ServerConfig;
 pub use sinks::{ConsoleFormat, ConsoleSinkConfig, Filter, SinkConfig, WebhookSinkConfig};
+pub use warnings::warnings;
 
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};

@@ -81,3 +81,21 @@ fn a_bad_duration_is_refused_with_an_example_of_the_accepted_format() {
         );
     }
 }
+
+#[test]
+fn a_slack_hook_in_a_webhook_sink_passes_check_with_a_warning_and_its_token_hidden() {
+    let hook = "https://hooks.slack.com/services/T0SECRET/B0SECRET/tokenSECRETxyz";
+    let text = format!("{BASE}[[sinks]]\nname = \"team\"\ntype = \"webhook\"\nurl = \"{hook}\"\n");
+    let (code, stdout, stderr) = check(&text, &[]);
+    assert_eq!(code, Some(0), "a warning, not an error: {stderr}");
+    assert!(stderr.contains("warning: `sinks[0].url`"), "{stderr}");
+    assert!(stderr.contains("use `type = \"slack\"`"), "{stderr}");
+    assert!(
+        stdout.contains("url = \"https://hooks.slack.com/[redacted]\""),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("SECRET") && !stderr.contains("SECRET"),
+        "{stdout}{stderr}"
+    );
+}
