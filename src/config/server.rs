@@ -12,8 +12,14 @@ use std::time::Duration;
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
-    /// Address of /healthz, /readyz, /metrics, /status and /admin/* (`0.0.0.0:9464` in containers).
+    /// Address of /healthz, /readyz, /metrics, /status, and of /admin/* unless `admin_listen`
+    /// is set (`0.0.0.0:9464` in containers).
     pub listen: SocketAddr,
+    /// A separate address for /admin/*, so that the port that monitoring and probes reach (often
+    /// exposed cluster-wide) does not also offer retries and polls; when set, `listen` answers
+    /// 404 for /admin/*. Absent: the admin endpoints are on `listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_listen: Option<SocketAddr>,
     /// Bearer token for the admin endpoints; without one (or `admin_token_file`) they are off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_token: Option<Secret>,
@@ -29,6 +35,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+            admin_listen: None,
             admin_token: None,
             admin_token_file: None,
             shutdown_timeout: Duration::from_secs(20),
@@ -55,6 +62,17 @@ pub(super) fn check(server: &ServerConfig, errors: &mut Vec<ConfigError>) {
             };
             let reason = format!("{reason}{from}; generate one, e.g. `openssl rand -hex 32`");
             errors.push(ConfigError::new("server.admin_token", reason));
+        }
+    }
+    if let Some(admin) = server.admin_listen {
+        if admin == server.listen && admin.port() != 0 {
+            let reason = "must differ from server.listen (the admin endpoints leave it)";
+            errors.push(ConfigError::new("server.admin_listen", reason));
+        }
+        if server.admin_token.is_none() {
+            let reason = "set server.admin_token_file (or admin_token) too: without a token \
+                          the admin endpoints are off";
+            errors.push(ConfigError::new("server.admin_listen", reason));
         }
     }
 }

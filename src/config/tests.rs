@@ -256,4 +256,5 @@ mod fuzz {
     }
 }
 
+mod admin_listen;
 mod webhook_url;

@@ -1,5 +1,6 @@
 //! End-to-end tests: everything a user would meet on a network is real and on loopback.
 
+mod admin_port;
 mod cadence;
 mod commands;
 mod config_cli;
