@@ -34,7 +34,7 @@ pub mod status;
 pub mod store;
 
 pub use app::App;
-pub use run::{run, run_on, run_once, supervise, OnceReport};
+pub use run::{run, run_on, run_on_with_admin, run_once, supervise, OnceReport};
 
 /// Installs the process-wide TLS crypto provider (ring). Both reqwest and (later) lettre use
 /// rustls; with exactly one provider installed first, neither can pick an ambiguous default.

@@ -1,17 +1,18 @@
-//! The two ways to run: the daemon ([`run`], [`run_on`]) and one poll with a bounded drain
+//! The two ways to run: the daemon ([`run`], [`run_on`], [`run_on_with_admin`]) and one poll with a bounded drain
 //! ([`run_once`]).
 
 use crate::app::App;
 use crate::config::Config;
 use crate::poller::{poll_on_cadence, Cadence, OrgReport};
 use anyhow::Context;
+use futures::future::Either;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// The daemon on `server.listen`: see [`run_on`].
+/// The daemon on `server.listen` (and `server.admin_listen`): see [`run_on`].
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     let address = config.server.listen;
     let listener = TcpListener::bind(address)
@@ -20,23 +21,83 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     run_on(config, listener, shutdown).await
 }
 
-/// The daemon: serve the endpoints on `listener`, poll every org on its cadence (or when
+/// The daemon: serve the endpoints on `listener` (and the admin endpoints on
+/// `server.admin_listen` when it is set), poll every org on its cadence (or when
 /// `POST /admin/poll` asks), deliver continuously; see [`supervise`] for how it stops.
 pub async fn run_on(
     config: Config,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let admin = match config.server.admin_listen {
+        Some(address) => Some(
+            TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on server.admin_listen = {address}"))?,
+        ),
+        None => None,
+    };
+    run_on_with_admin(config, listener, admin, shutdown).await
+}
+
+/// [`run_on`] with the admin listener given: with `Some`, `/admin/*` is served there only and
+/// `listener` answers 404 for it; with `None`, `listener` serves everything.
+pub async fn run_on_with_admin(
+    config: Config,
+    listener: TcpListener,
+    admin: Option<TcpListener>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let app = App::build(config)?;
     let address = listener.local_addr()?;
+    let admin_address = admin.as_ref().map(TcpListener::local_addr).transpose()?;
     let stop = shutdown.child_token();
-    let server = tokio::spawn(crate::server::serve(
+    let server = serve_all(&app, listener, admin, &stop);
+    tracing::info!(orgs = app.config.orgs.len(), sinks = app.workers.len(), %address, admin = ?admin_address, "hyperrep-notifier started");
+    supervise(app, server, stop).await
+}
+
+/// The HTTP servers as one task, which ends as soon as either server ends: [`supervise`] then
+/// stops the daemon, whose health or admin endpoints would otherwise be gone unnoticed. On a
+/// requested stop, it ends once both have finished their graceful stop.
+fn serve_all(
+    app: &App,
+    listener: TcpListener,
+    admin: Option<TcpListener>,
+    stop: &CancellationToken,
+) -> JoinHandle<std::io::Result<()>> {
+    use crate::server::{serve, serve_endpoints, Endpoints};
+    let state = app.server_state();
+    let Some(admin) = admin else {
+        return tokio::spawn(serve(listener, state, stop.clone()));
+    };
+    let public = tokio::spawn(serve_endpoints(
         listener,
-        app.server_state(),
+        state.clone(),
+        Endpoints::Public,
         stop.clone(),
     ));
-    tracing::info!(orgs = app.config.orgs.len(), sinks = app.workers.len(), %address, "hyperrep-notifier started");
-    supervise(app, server, stop).await
+    let admin = tokio::spawn(serve_endpoints(
+        admin,
+        state,
+        Endpoints::Admin,
+        stop.clone(),
+    ));
+    tokio::spawn(first_to_end(public, admin, stop.clone()))
+}
+
+type Served = JoinHandle<std::io::Result<()>>;
+
+/// Ends when either server ends, with its outcome; on a requested stop, once both have ended.
+async fn first_to_end(one: Served, two: Served, stop: CancellationToken) -> std::io::Result<()> {
+    let (ended, other) = match futures::future::select(one, two).await {
+        Either::Left((ended, other)) | Either::Right((ended, other)) => (ended, other),
+    };
+    ended.map_err(std::io::Error::other)??;
+    if stop.is_cancelled() {
+        other.await.map_err(std::io::Error::other)??;
+    }
+    Ok(())
 }
 
 /// Runs the poll loop, the workers and the housekeeping beside `server` until `stop` fires (a
@@ -177,4 +238,24 @@ pub async fn run_once(
 fn dead_letters_per_sink(app: &App) -> BTreeMap<String, u64> {
     let sinks = app.store.sinks_with_entries().into_iter();
     sinks.map(|(sink, counts)| (sink, counts.dead)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_servers_task_ends_as_soon_as_the_admin_server_ends_by_itself() {
+        let stop = CancellationToken::new();
+        let cancelled = stop.clone();
+        let public = tokio::spawn(async move {
+            cancelled.cancelled().await;
+            Ok(())
+        });
+        let admin = tokio::spawn(async { Err(std::io::Error::other("accept failed")) });
+        let ended = first_to_end(public, admin, stop.clone()).await;
+        assert!(ended.is_err(), "the admin server's failure is the outcome");
+        let trouble = server_trouble(Ok(ended), &stop).expect("a reason to exit 1");
+        assert!(trouble.to_string().contains("accept failed"), "{trouble}");
+    }
 }

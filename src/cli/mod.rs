@@ -154,7 +154,16 @@ where
     }
 }
 
+/// The configuration, with logging started and its warnings logged.
 fn load(source: &ConfigSource) -> Result<Config, ExitCode> {
+    let config = load_quietly(source)?;
+    for warning in config::warnings(&config) {
+        tracing::warn!(key = %warning.key, "{}", warning.reason);
+    }
+    Ok(config)
+}
+
+fn load_quietly(source: &ConfigSource) -> Result<Config, ExitCode> {
     let config = config::load(source).map_err(|errors| {
         eprintln!("{errors}");
         ExitCode::from(2)
@@ -163,9 +172,13 @@ fn load(source: &ConfigSource) -> Result<Config, ExitCode> {
     Ok(config)
 }
 
+/// Valid or not, and the warnings as plain lines on stderr (stdout is the configuration).
 fn check(source: &ConfigSource) -> ExitCode {
-    match load(source) {
+    match load_quietly(source) {
         Ok(config) => {
+            for warning in config::warnings(&config) {
+                eprintln!("warning: {warning}");
+            }
             println!("# configuration is valid (secrets are shown as [redacted])");
             print!("{}", config.to_redacted_toml());
             ExitCode::SUCCESS

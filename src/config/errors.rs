@@ -42,16 +42,43 @@ impl fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 /// Turns one figment error into a key path and a reason, without ever quoting a value (it may
-/// be a secret).
+/// be a secret). Hints of our own (a likely key, the duration format) are added after the
+/// scrubbing, since they quote only what we wrote.
 pub(super) fn convert(error: figment::Error, parent: &[String]) -> ConfigError {
     let mut path = parent.to_vec();
     path.extend(error.path.iter().cloned());
-    let reason = match &error.kind {
+    let reason = scrub(&reason(&error.kind, &mut path));
+    let origin = error.metadata.as_ref().map(|m| match &m.source {
+        Some(figment::Source::File(file)) => format!(" (in {})", file.display()),
+        _ if m.name.contains("environment") => {
+            format!(" (from HRN_{})", path.join("__").to_uppercase())
+        }
+        _ => String::new(),
+    });
+    ConfigError::new(
+        key_path(&path),
+        format!("{reason}{}", origin.unwrap_or_default()),
+    )
+}
+
+/// What serde expects of every duration (`humantime_serde`'s own word for it).
+const A_DURATION: &str = "a duration";
+
+/// Why figment refused the value; completes `path` with the key itself where figment names it
+/// apart.
+fn reason(kind: &Kind, path: &mut Vec<String>) -> String {
+    match kind {
         Kind::UnknownField(field, expected) => {
             if path.last() != Some(field) {
                 path.push(field.clone());
             }
-            format!("unknown key (expected one of: {})", expected.join(", "))
+            let guess = suggestion(field, expected)
+                .map(|known| format!(", did you mean `{known}`?"))
+                .unwrap_or_default();
+            format!(
+                "unknown key{guess} (expected one of: {})",
+                expected.join(", ")
+            )
         }
         Kind::MissingField(field) => {
             if path.last().map(String::as_str) != Some(field.as_ref()) {
@@ -65,21 +92,28 @@ pub(super) fn convert(error: figment::Error, parent: &[String]) -> ConfigError {
                 expected.join(", ")
             )
         }
+        Kind::InvalidType(_, expected) | Kind::InvalidValue(_, expected)
+            if expected == A_DURATION =>
+        {
+            // Backticks, not double quotes: `scrub` hides whatever is double-quoted.
+            "invalid duration: expected a number and a unit, such as `60s`, `5m` or `1h30m`"
+                .to_string()
+        }
         Kind::InvalidType(actual, expected) => format!("expected {expected}, found {actual}"),
         Kind::InvalidValue(_, expected) => format!("invalid value, expected {expected}"),
         other => other.to_string(),
-    };
-    let origin = error.metadata.as_ref().map(|m| match &m.source {
-        Some(figment::Source::File(file)) => format!(" (in {})", file.display()),
-        _ if m.name.contains("environment") => {
-            format!(" (from HRN_{})", path.join("__").to_uppercase())
-        }
-        _ => String::new(),
-    });
-    ConfigError::new(
-        key_path(&path),
-        format!("{}{}", scrub(&reason), origin.unwrap_or_default()),
-    )
+    }
+}
+
+/// The known key closest to a mistyped one, when it is close enough to be the likely intent
+/// (Jaro-Winkler similarity of at least 0.8: `intervall`, `base_ur1`, `pag_size`).
+fn suggestion<'a>(field: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(field, k), *k))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
 }
 
 /// Hides every double-quoted part of a message: serde and the URL parser quote the value they

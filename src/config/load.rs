@@ -8,7 +8,7 @@ use crate::secret::Secret;
 use figment::error::Kind;
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Environment variables with the `HRN_` prefix that are not configuration keys.
 const NOT_CONFIG_KEYS: &[&str] = &["config", "log_format"];
@@ -36,8 +36,26 @@ pub fn load(source: &ConfigSource) -> Result<Config, ConfigErrors> {
         return Err(ConfigErrors(vec![ConfigError::new("--config", reason)]));
     }
     let env = Env::prefixed("HRN_").ignore(NOT_CONFIG_KEYS).split("__");
-    let config = from_figment(figment.merge(env))?;
+    let mut config = from_figment(figment.merge(env))?;
+    log_format_from_env(&mut config).map_err(|e| ConfigErrors(vec![e]))?;
     finish(config)
+}
+
+/// `HRN_LOG_FORMAT` (read by logging, which may start before any configuration) wins over
+/// `log.format`; it is applied here too, so that `check` shows the format actually in force.
+fn log_format_from_env(config: &mut Config) -> Result<(), ConfigError> {
+    let Ok(value) = std::env::var("HRN_LOG_FORMAT") else {
+        return Ok(());
+    };
+    config.log.format = match value.to_ascii_lowercase().as_str() {
+        "text" => super::LogFormat::Text,
+        "json" => super::LogFormat::Json,
+        _ => {
+            let reason = "HRN_LOG_FORMAT must be `text` or `json`";
+            return Err(ConfigError::new("log.format", reason));
+        }
+    };
+    Ok(())
 }
 
 /// Loads from TOML text alone (no environment), then resolves and validates: for tests and tools.
@@ -163,13 +181,13 @@ fn finish(mut config: Config) -> Result<Config, ConfigErrors> {
 fn resolve_secret_files(config: &mut Config) -> Vec<ConfigError> {
     let mut errors = Vec::new();
     let api = &mut config.api;
-    if let Err(e) = resolve(&mut api.api_key, api.api_key_file.as_deref(), "api.api_key") {
+    if let Err(e) = resolve(&mut api.api_key, &mut api.api_key_file, "api.api_key") {
         errors.push(e);
     }
     let server = &mut config.server;
     if let Err(e) = resolve(
         &mut server.admin_token,
-        server.admin_token_file.as_deref(),
+        &mut server.admin_token_file,
         "server.admin_token",
     ) {
         errors.push(e);
@@ -177,11 +195,11 @@ fn resolve_secret_files(config: &mut Config) -> Vec<ConfigError> {
     for (i, sink) in config.sinks.iter_mut().enumerate() {
         let secrets = match sink {
             SinkConfig::Webhook(c) => vec![
-                (&mut c.url, c.url_file.as_deref(), "url"),
-                (&mut c.secret, c.secret_file.as_deref(), "secret"),
+                (&mut c.url, &mut c.url_file, "url"),
+                (&mut c.secret, &mut c.secret_file, "secret"),
             ],
-            SinkConfig::Slack(c) => vec![(&mut c.url, c.url_file.as_deref(), "url")],
-            SinkConfig::Email(c) => vec![(&mut c.password, c.password_file.as_deref(), "password")],
+            SinkConfig::Slack(c) => vec![(&mut c.url, &mut c.url_file, "url")],
+            SinkConfig::Email(c) => vec![(&mut c.password, &mut c.password_file, "password")],
             SinkConfig::Console(_) => continue,
         };
         for (value, file, key) in secrets {
@@ -193,9 +211,20 @@ fn resolve_secret_files(config: &mut Config) -> Vec<ConfigError> {
     errors
 }
 
-/// Fills `value` from `file` when only the file is given.
-fn resolve(value: &mut Option<Secret>, file: Option<&Path>, key: &str) -> Result<(), ConfigError> {
-    let Some(file) = file else { return Ok(()) };
+/// Fills `value` from `file` when only the file is given. An empty path means no file: the
+/// environment cannot remove a key that the file sets, but `HRN_API__API_KEY_FILE=` can empty it,
+/// so that `HRN_API__API_KEY` can take over without editing the file.
+fn resolve(
+    value: &mut Option<Secret>,
+    file: &mut Option<PathBuf>,
+    key: &str,
+) -> Result<(), ConfigError> {
+    if file.as_ref().is_some_and(|f| f.as_os_str().is_empty()) {
+        *file = None;
+    }
+    let Some(file) = file.as_deref() else {
+        return Ok(());
+    };
     if value.is_some() {
         return Err(ConfigError::new(
             key,

@@ -8,14 +8,18 @@
 mod errors;
 mod load;
 mod messages;
+mod server;
 mod sinks;
 mod validate;
+mod warnings;
 
 pub use load::{load, load_str, ConfigError, ConfigErrors, ConfigSource};
 pub use messages::{
     EmailSinkConfig, EmailTemplates, MessageStyle, SlackSinkConfig, SlackTemplates,
 };
+pub use server::ServerConfig;
 pub use sinks::{ConsoleFormat, ConsoleSinkConfig, Filter, SinkConfig, WebhookSinkConfig};
+pub use warnings::warnings;
 
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
@@ -218,34 +222,6 @@ impl Default for DeliveryConfig {
             keep_dead_letters: Duration::from_secs(30 * 24 * 3600),
             timeout: Duration::from_secs(10),
             concurrency: 8,
-        }
-    }
-}
-
-/// `[server]`: the HTTP endpoints.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ServerConfig {
-    /// Address of /healthz, /readyz, /metrics, /status and /admin/* (`0.0.0.0:9464` in containers).
-    pub listen: std::net::SocketAddr,
-    /// Bearer token for the admin endpoints; without one (or `admin_token_file`) they are off.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub admin_token: Option<Secret>,
-    /// A file holding the admin token.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub admin_token_file: Option<PathBuf>,
-    /// How long a stop (SIGTERM, SIGINT) waits for deliveries in flight before exiting.
-    #[serde(with = "humantime_serde")]
-    pub shutdown_timeout: Duration,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 9464)),
-            admin_token: None,
-            admin_token_file: None,
-            shutdown_timeout: Duration::from_secs(20),
         }
     }
 }

@@ -77,15 +77,7 @@ fn check_poll_store_delivery(config: &Config, errors: &mut Vec<ConfigError>) {
         errors.push(ConfigError::new("store.path", "must not be empty"));
     }
     check_delivery(&config.delivery, errors);
-    if config
-        .server
-        .admin_token
-        .as_ref()
-        .is_some_and(|t| t.expose().len() < 16)
-    {
-        let reason = "must be at least 16 characters (it guards retries and polls over HTTP)";
-        errors.push(ConfigError::new("server.admin_token", reason));
-    }
+    super::server::check(&config.server, errors);
 }
 
 fn check_delivery(delivery: &DeliveryConfig, errors: &mut Vec<ConfigError>) {

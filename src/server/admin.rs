@@ -9,10 +9,20 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
+
+/// The admin routes, on `server.listen` or on their own `server.admin_listen`.
+pub(super) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/admin/poll", post(poll))
+        .route("/admin/dead-letters", get(dead_letters))
+        .route("/admin/dead-letters/retry", post(retry_all))
+        .route("/admin/dead-letters/{id}/retry", post(retry))
+}
 
 /// A page of dead letters when `limit` is not given, and the most one page holds.
 const PAGE: usize = 100;

@@ -10,7 +10,7 @@ use crate::store::Store;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 use std::sync::Arc;
@@ -33,27 +33,54 @@ pub struct ServerState {
 
 type Shared = Arc<ServerState>;
 
-/// The routes.
+/// Which endpoints one listener answers (anything else is 404 there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoints {
+    /// All of them: one listener (no `server.admin_listen`).
+    All,
+    /// Health, readiness, metrics and status: `server.listen` beside an admin listener.
+    Public,
+    /// `/admin/*` only: `server.admin_listen`.
+    Admin,
+}
+
+/// Every route.
 pub fn router(state: Shared) -> Router {
-    Router::new()
+    routes(state, Endpoints::All)
+}
+
+/// The routes of `endpoints`.
+pub fn routes(state: Shared, endpoints: Endpoints) -> Router {
+    let public = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/status", get(status))
-        .route("/admin/poll", post(admin::poll))
-        .route("/admin/dead-letters", get(admin::dead_letters))
-        .route("/admin/dead-letters/retry", post(admin::retry_all))
-        .route("/admin/dead-letters/{id}/retry", post(admin::retry))
-        .with_state(state)
+        .route("/status", get(status));
+    let routes = match endpoints {
+        Endpoints::All => public.merge(admin::routes()),
+        Endpoints::Public => public,
+        Endpoints::Admin => admin::routes(),
+    };
+    routes.with_state(state)
 }
 
-/// Serves until `shutdown` fires.
+/// Serves every endpoint until `shutdown` fires.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Shared,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    serve_endpoints(listener, state, Endpoints::All, shutdown).await
+}
+
+/// Serves `endpoints` until `shutdown` fires.
+pub async fn serve_endpoints(
+    listener: tokio::net::TcpListener,
+    state: Shared,
+    endpoints: Endpoints,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, routes(state, endpoints))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
 }

@@ -1,8 +1,11 @@
 //! End-to-end tests: everything a user would meet on a network is real and on loopback.
 
+mod admin_port;
 mod cadence;
 mod commands;
 mod config_cli;
+mod config_examples;
+mod config_hints;
 mod crash;
 mod delivery;
 mod email;
