@@ -23,8 +23,11 @@ async fn health_readiness_status_and_metrics_answer_as_events_flow() {
     let app = Daemon::start(&world, &admin("")).await;
 
     assert_eq!(app.get("/healthz", None).await.0, 200);
-    let polled = format!("hyperrep_notifier_polls_total{{org=\"{org1}\",outcome=\"incomplete\"}}");
-    app.metrics_until(|t| metric(t, &polled) >= 1.0).await;
+    // Each org on its own schedule: wait for both, the failing one and the one that completes.
+    let failed = format!("hyperrep_notifier_polls_total{{org=\"{org1}\",outcome=\"incomplete\"}}");
+    let listed = format!("hyperrep_notifier_polls_total{{org=\"{org0}\",outcome=\"complete\"}}");
+    app.metrics_until(|t| metric(t, &failed) >= 1.0 && metric(t, &listed) >= 1.0)
+        .await;
     let (code, body) = app.get("/readyz", None).await;
     assert_eq!(code, 503, "{body}");
     assert!(
