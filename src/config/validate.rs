@@ -215,10 +215,7 @@ fn check_secret_url(url: Option<&Secret>, key: &str, errors: &mut Vec<ConfigErro
 }
 
 fn check_email(email: &EmailSinkConfig, key: &str, errors: &mut Vec<ConfigError>) {
-    let url = &email.smtp_url;
-    if !matches!(url.scheme(), "smtp" | "smtps") || url.host().is_none() {
-        let reason =
-            "must be smtp://host[:port][?tls=required|opportunistic] or smtps://host[:port]";
+    if let Err(reason) = crate::sinks::email::SmtpUrl::parse(&email.smtp_url) {
         errors.push(ConfigError::new(format!("{key}.smtp_url"), reason));
     }
     if email.to.is_empty() {

@@ -6,6 +6,7 @@ mod config_cli;
 mod crash;
 mod delivery;
 mod email;
+mod email_tls;
 mod failures;
 mod gathering;
 mod operations;

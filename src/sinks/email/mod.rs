@@ -1,17 +1,20 @@
 //! The email sink: one message (plain text and HTML) per event, per flood summary, or per digest
 //! window, through SMTP with lettre (rustls). 4xx replies and connection errors are retried,
-//! 5xx replies are final.
+//! 5xx replies are final. The accepted `smtp_url` forms are in [`url`].
 
 use super::Attempt;
 use crate::config::EmailSinkConfig;
 use crate::event::Event;
 use crate::render::{defaults, sample_event, Renderer};
-use anyhow::Context;
 use chrono::{DateTime, Utc};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
+
+mod url;
+
+pub(crate) use url::SmtpUrl;
 
 /// Events listed in a flood summary (a digest lists all of them, up to this many).
 const SUMMARY_LISTED: usize = 10;
@@ -87,14 +90,6 @@ pub fn render_batch(
     })
 }
 
-/// Whether lettre will encrypt the connection before authenticating (`opportunistic` may not).
-pub fn encrypted(url: &url::Url) -> bool {
-    url.scheme() == "smtps"
-        || url
-            .query_pairs()
-            .any(|(k, v)| k == "tls" && v == "required")
-}
-
 /// Subjects are one line (a header cannot hold a newline).
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -113,24 +108,33 @@ pub fn classify(error: &lettre::transport::smtp::Error) -> Attempt {
     }
 }
 
+/// The SMTP transport of `config`'s `smtp_url` and credentials.
+fn transport(
+    config: &EmailSinkConfig,
+    timeout: Duration,
+) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    let url = SmtpUrl::parse(&config.smtp_url).map_err(anyhow::Error::msg)?;
+    if (config.username.is_some() || url.credentials.is_some()) && !url.tls.encrypted() {
+        tracing::warn!(sink = %config.name, "SMTP credentials will travel without TLS: use smtps:// or ?tls=required");
+    }
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(config.smtp_url.as_str())
+        .map_err(|e| anyhow::anyhow!("the SMTP URL is not usable: {e}"))?
+        .timeout(Some(timeout));
+    if let (Some(user), Some(password)) = (&config.username, &config.password) {
+        builder = builder.credentials(Credentials::new(
+            user.clone(),
+            password.expose().to_string(),
+        ));
+    }
+    Ok(builder.build())
+}
+
 impl EmailSink {
     /// Builds the sink; `timeout` bounds each SMTP conversation step.
     pub fn new(config: &EmailSinkConfig, timeout: Duration) -> anyhow::Result<Self> {
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(config.smtp_url.as_str())
-            .context("the SMTP URL is not usable")?
-            .timeout(Some(timeout));
-        if config.username.is_some() && !encrypted(&config.smtp_url) {
-            tracing::warn!(sink = %config.name, "SMTP credentials will travel without TLS: use smtps:// or ?tls=required");
-        }
-        if let (Some(user), Some(password)) = (&config.username, &config.password) {
-            builder = builder.credentials(Credentials::new(
-                user.clone(),
-                password.expose().to_string(),
-            ));
-        }
         Ok(EmailSink {
             name: config.name.clone(),
-            transport: builder.build(),
+            transport: transport(config, timeout)?,
             from: config.from.clone(),
             to: config.to.clone(),
             cc: config.cc.clone(),
