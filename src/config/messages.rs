@@ -72,6 +72,10 @@ pub struct EmailSinkConfig {
     /// A file holding the SMTP password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_file: Option<PathBuf>,
+    /// PEM file of CA certificates to trust besides the system store, for a relay whose
+    /// certificate a private (corporate) CA signed; checked at load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
     /// The sender, e.g. `HyperRep Notifier <notifier@example.com>`.
     pub from: Mailbox,
     /// Recipients.

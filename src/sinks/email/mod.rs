@@ -9,12 +9,14 @@ use crate::render::{defaults, sample_event, Renderer};
 use chrono::{DateTime, Utc};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
 
+mod tls;
 mod url;
 
-pub(crate) use url::SmtpUrl;
+pub(crate) use url::{SmtpUrl, TlsMode};
 
 /// Events listed in a flood summary (a digest lists all of them, up to this many).
 const SUMMARY_LISTED: usize = 10;
@@ -95,8 +97,12 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// What an SMTP failure means: 5xx replies are final, everything else is worth another try.
+/// What an SMTP failure means: 5xx replies and refused certificates are final, everything else
+/// is worth another try.
 pub fn classify(error: &lettre::transport::smtp::Error) -> Attempt {
+    if let Some(refused) = tls::certificate_refused(error) {
+        return Attempt::Reject(refused);
+    }
     let text = crate::sinks::error_chain(error);
     if error.is_permanent() {
         Attempt::Reject(text)
@@ -108,7 +114,7 @@ pub fn classify(error: &lettre::transport::smtp::Error) -> Attempt {
     }
 }
 
-/// The SMTP transport of `config`'s `smtp_url` and credentials.
+/// The SMTP transport of `config`'s `smtp_url`, credentials and `ca_file`.
 fn transport(
     config: &EmailSinkConfig,
     timeout: Duration,
@@ -117,14 +123,19 @@ fn transport(
     if (config.username.is_some() || url.credentials.is_some()) && !url.tls.encrypted() {
         tracing::warn!(sink = %config.name, "SMTP credentials will travel without TLS: use smtps:// or ?tls=required");
     }
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(config.smtp_url.as_str())
-        .map_err(|e| anyhow::anyhow!("the SMTP URL is not usable: {e}"))?
-        .timeout(Some(timeout));
-    if let (Some(user), Some(password)) = (&config.username, &config.password) {
-        builder = builder.credentials(Credentials::new(
-            user.clone(),
-            password.expose().to_string(),
-        ));
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&url.host)
+        .port(url.port)
+        .timeout(Some(timeout))
+        .tls(tls::connection(&url, config.ca_file.as_deref())?);
+    if let Some(name) = &url.hello_name {
+        builder = builder.hello_name(ClientId::Domain(name.clone()));
+    }
+    let credentials = match (&config.username, &config.password) {
+        (Some(user), Some(password)) => Some((user.clone(), password.expose().to_string())),
+        _ => url.credentials.clone(),
+    };
+    if let Some((user, password)) = credentials {
+        builder = builder.credentials(Credentials::new(user, password));
     }
     Ok(builder.build())
 }
