@@ -1,5 +1,6 @@
 //! Email (and webhooks) through corporate relays: a private CA, trusted through `ca_file` or the
-//! system store (`SSL_CERT_FILE`), never silently; `smtp_url` typos refused at load.
+//! system store (`SSL_CERT_FILE`), never silently; `smtp_url` typos refused at load; and the
+//! MIME structure of what is sent, read back with a real parser.
 
 use crate::smtp::SmtpServer;
 use crate::support::pki::Pki;
@@ -233,4 +234,47 @@ fn a_ca_file_that_is_missing_or_holds_no_certificate_exits_2_naming_the_key() {
         assert_eq!(out.status.code(), Some(2), "{sinks}: {stderr}");
         assert!(stderr.contains(key), "{key} not named: {stderr}");
     }
+}
+
+#[tokio::test]
+async fn each_email_is_multipart_alternative_with_its_own_message_id_and_auto_submitted() {
+    use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
+    let world = World::start(1, 5).await;
+    let smtp = SmtpServer::start();
+    let toml = world.toml(&email_sink("leads", &smtp.url, ""));
+    let ids = baseline_then_touch(&world, &toml, 2).await;
+
+    assert!(once(&toml).await.success());
+
+    let mut message_ids = std::collections::HashSet::new();
+    for mail in smtp.mails() {
+        let message = MessageParser::default()
+            .parse(&mail.raw)
+            .expect("a parsable message");
+        let kind = message.content_type().expect("a Content-Type");
+        assert_eq!(
+            (kind.ctype(), kind.subtype()),
+            ("multipart", Some("alternative"))
+        );
+        assert_eq!(
+            (message.text_body_count(), message.html_body_count()),
+            (1, 1)
+        );
+        let text = message.body_text(0).unwrap();
+        assert!(ids.iter().any(|id| text.contains(id.as_str())), "{text}");
+        assert!(message.body_html(0).unwrap().contains("</"), "an HTML part");
+        let auto = message
+            .header("Auto-Submitted")
+            .and_then(HeaderValue::as_text);
+        assert_eq!(auto, Some("auto-generated"));
+        let raw_id = message
+            .header_raw("Message-ID")
+            .expect("a Message-ID")
+            .trim();
+        let id = message.message_id().expect("a well-formed Message-ID");
+        assert_eq!(raw_id, format!("<{id}>"), "one <left@right> id");
+        assert!(id.ends_with("@example.com") && !id.contains(' '), "{id}");
+        message_ids.insert(id.to_string());
+    }
+    assert_eq!(message_ids.len(), 2, "one Message-ID per message");
 }

@@ -14,6 +14,8 @@ pub struct Mail {
     pub from: String,
     pub to: Vec<String>,
     pub data: String,
+    /// The message exactly as received, for a MIME parser.
+    pub raw: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -51,6 +53,7 @@ impl Handler for Recorder {
             to: self.to.clone(),
             // Undo quoted-printable soft line breaks, so tests can search the text.
             data: String::from_utf8_lossy(&self.data).replace("=\r\n", ""),
+            raw: self.data.clone(),
         };
         self.shared.lock().unwrap().accepted.push(mail);
         response::OK
