@@ -32,6 +32,7 @@ pub mod simulator;
 pub mod sinks;
 pub mod status;
 pub mod store;
+mod tls;
 
 pub use app::App;
 pub use run::{run, run_on, run_on_with_admin, run_once, supervise, OnceReport};

@@ -47,6 +47,12 @@ impl<'de> Deserialize<'de> for Secret {
 
 /// A URL with its credentials, query values and (when `whole_path`) path hidden, for display.
 pub fn redact_url(url: &url::Url, whole_path: bool) -> String {
+    redact_url_keeping(url, whole_path, &[])
+}
+
+/// [`redact_url`], but the values of the query parameters named in `keep` are shown (for
+/// parameters known not to be secret, such as `smtp_url`'s `tls`).
+pub(crate) fn redact_url_keeping(url: &url::Url, whole_path: bool, keep: &[&str]) -> String {
     let mut shown = url.clone();
     if !shown.username().is_empty() {
         let _ = shown.set_username(REDACTED);
@@ -55,10 +61,15 @@ pub fn redact_url(url: &url::Url, whole_path: bool) -> String {
         let _ = shown.set_password(Some(REDACTED));
     }
     if shown.query().is_some() {
-        let names: Vec<String> = shown.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        let pairs: Vec<(String, String)> = shown.query_pairs().into_owned().collect();
         shown.query_pairs_mut().clear();
-        for name in names {
-            shown.query_pairs_mut().append_pair(&name, REDACTED);
+        for (name, value) in pairs {
+            let value = if keep.contains(&name.as_str()) {
+                value.as_str()
+            } else {
+                REDACTED
+            };
+            shown.query_pairs_mut().append_pair(&name, value);
         }
     }
     if whole_path && shown.path() != "/" {

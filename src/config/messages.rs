@@ -2,7 +2,7 @@
 //! a time zone, an optional link to the conversation, and a flood limit.
 
 use super::Filter;
-use crate::secret::{redact_url, Secret};
+use crate::secret::{redact_url_keeping, Secret};
 use chrono_tz::Tz;
 use lettre::message::Mailbox;
 use serde::{Deserialize, Serialize, Serializer};
@@ -58,7 +58,9 @@ pub struct SlackTemplates {
 pub struct EmailSinkConfig {
     /// Unique sink name.
     pub name: String,
-    /// `smtp://host:port` (plain), `?tls=required` or `?tls=opportunistic` (STARTTLS), `smtps://` (TLS).
+    /// Where and how to reach the relay: `smtp://host[:port]` (plain), with `?tls=required` or
+    /// `?tls=opportunistic` (STARTTLS), or `smtps://host[:port]` (TLS); nothing else is accepted,
+    /// so that a typo cannot mean plain text. Credentials in it are secret; the rest is shown.
     #[serde(serialize_with = "serialize_redacted_url")]
     pub smtp_url: Url,
     /// SMTP user name, when the server needs one.
@@ -70,6 +72,10 @@ pub struct EmailSinkConfig {
     /// A file holding the SMTP password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_file: Option<PathBuf>,
+    /// PEM file of CA certificates to trust besides the system store, for a relay whose
+    /// certificate a private (corporate) CA signed; checked at load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
     /// The sender, e.g. `HyperRep Notifier <notifier@example.com>`.
     pub from: Mailbox,
     /// Recipients.
@@ -158,6 +164,7 @@ fn ten() -> usize {
     10
 }
 
+/// Only the credentials of an `smtp_url` are secret; its `tls` mode is what `check` must show.
 fn serialize_redacted_url<S: Serializer>(url: &Url, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&redact_url(url, false))
+    serializer.serialize_str(&redact_url_keeping(url, false, &["tls"]))
 }

@@ -73,6 +73,10 @@ pub struct WebhookSinkConfig {
     /// Extra request headers (for example `Authorization`); values are secrets.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, Secret>,
+    /// PEM file of CA certificates to trust besides the system store, for an endpoint whose
+    /// certificate a private (corporate) CA signed; checked at load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
     /// Which events to send; all when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<Filter>,

@@ -165,6 +165,7 @@ fn check_sinks(config: &Config, errors: &mut Vec<ConfigError>) {
 }
 
 fn check_webhook_extras(hook: &super::WebhookSinkConfig, key: &str, errors: &mut Vec<ConfigError>) {
+    check_ca_file(hook.ca_file.as_deref(), key, errors);
     if let Some(secret) = &hook.secret {
         if let Err(reason) = signing_key(secret.expose()) {
             errors.push(ConfigError::new(format!("{key}.secret"), reason));
@@ -207,12 +208,10 @@ fn check_secret_url(url: Option<&Secret>, key: &str, errors: &mut Vec<ConfigErro
 }
 
 fn check_email(email: &EmailSinkConfig, key: &str, errors: &mut Vec<ConfigError>) {
-    let url = &email.smtp_url;
-    if !matches!(url.scheme(), "smtp" | "smtps") || url.host().is_none() {
-        let reason =
-            "must be smtp://host[:port][?tls=required|opportunistic] or smtps://host[:port]";
+    if let Err(reason) = crate::sinks::email::SmtpUrl::parse(&email.smtp_url) {
         errors.push(ConfigError::new(format!("{key}.smtp_url"), reason));
     }
+    check_ca_file(email.ca_file.as_deref(), key, errors);
     if email.to.is_empty() {
         errors.push(ConfigError::new(
             format!("{key}.to"),
@@ -230,6 +229,13 @@ fn check_email(email: &EmailSinkConfig, key: &str, errors: &mut Vec<ConfigError>
         ));
     }
     check_flood_limit(email.max_messages_per_poll, key, errors);
+}
+
+/// A `ca_file` must exist and hold at least one PEM certificate.
+fn check_ca_file(file: Option<&std::path::Path>, key: &str, errors: &mut Vec<ConfigError>) {
+    if let Some(Err(reason)) = file.map(crate::tls::read_ca_file) {
+        errors.push(ConfigError::new(format!("{key}.ca_file"), reason));
+    }
 }
 
 fn check_flood_limit(limit: usize, key: &str, errors: &mut Vec<ConfigError>) {

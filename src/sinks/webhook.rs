@@ -67,16 +67,27 @@ fn snippet(body: &str) -> String {
     format!(": {cut}")
 }
 
+/// The HTTP client: bounded, no redirects, trusting the system store and the sink's `ca_file`.
+fn client(config: &WebhookSinkConfig, timeout: Duration) -> anyhow::Result<reqwest::Client> {
+    let mut client = reqwest::Client::builder();
+    if let Some(file) = &config.ca_file {
+        for der in crate::tls::read_ca_file(file).map_err(anyhow::Error::msg)? {
+            client = client.add_root_certificate(reqwest::Certificate::from_der(&der)?);
+        }
+    }
+    client
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("hyperrep-notifier/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("building the webhook HTTP client")
+}
+
 impl WebhookSink {
     /// Builds the sink; `timeout` bounds each attempt.
     pub fn new(config: &WebhookSinkConfig, timeout: Duration) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("hyperrep-notifier/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("building the webhook HTTP client")?;
+        let client = client(config, timeout)?;
         let key = match &config.secret {
             Some(secret) => Some(signing_key(secret.expose()).map_err(anyhow::Error::msg)?),
             None => None,

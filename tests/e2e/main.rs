@@ -9,6 +9,7 @@ mod config_hints;
 mod crash;
 mod delivery;
 mod email;
+mod email_tls;
 mod failures;
 mod filters;
 mod gathering;

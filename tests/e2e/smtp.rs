@@ -1,7 +1,9 @@
 //! A real SMTP server on loopback (mailin-embedded, in a thread) that records every message and
-//! answers the end of DATA as scripted (e.g. 451 once, or 550 always).
+//! answers the end of DATA as scripted (e.g. 451 once, or 550 always); with [`SmtpServer::starttls`]
+//! it offers STARTTLS with a certificate of a test [`Pki`].
 
-use mailin_embedded::{response, Handler, Response, Server};
+use crate::support::pki::Pki;
+use mailin_embedded::{response, Handler, Response, Server, SslConfig};
 use std::collections::VecDeque;
 use std::net::{IpAddr, TcpListener};
 use std::sync::{Arc, Mutex};
@@ -12,6 +14,8 @@ pub struct Mail {
     pub from: String,
     pub to: Vec<String>,
     pub data: String,
+    /// The message exactly as received, for a MIME parser.
+    pub raw: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -49,6 +53,7 @@ impl Handler for Recorder {
             to: self.to.clone(),
             // Undo quoted-printable soft line breaks, so tests can search the text.
             data: String::from_utf8_lossy(&self.data).replace("=\r\n", ""),
+            raw: self.data.clone(),
         };
         self.shared.lock().unwrap().accepted.push(mail);
         response::OK
@@ -79,6 +84,19 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub fn start() -> SmtpServer {
+        SmtpServer::start_with(SslConfig::None)
+    }
+
+    /// A relay that offers STARTTLS with `pki`'s server certificate.
+    pub fn starttls(pki: &Pki) -> SmtpServer {
+        SmtpServer::start_with(SslConfig::SelfSigned {
+            cert_path: pki.cert_pem.display().to_string(),
+            key_path: pki.key_pem.display().to_string(),
+        })
+    }
+
+    fn start_with(ssl: SslConfig) -> SmtpServer {
+        hyperrep_notifier::install_crypto_provider();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("smtp://{}", listener.local_addr().unwrap());
         let shared = Arc::new(Mutex::new(Shared::default()));
@@ -93,7 +111,9 @@ impl SmtpServer {
             server
                 .with_name("test.smtp.local")
                 .with_num_threads(2)
-                .with_tcp_listener(listener);
+                .with_tcp_listener(listener)
+                .with_ssl(ssl)
+                .expect("the test certificate loads");
             let _ = server.serve();
         });
         SmtpServer { url, shared }

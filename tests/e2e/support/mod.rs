@@ -3,7 +3,9 @@
 //! notifier instances (in-process `App`s, daemons, or the real binary: [`daemon`]).
 
 mod daemon;
+pub mod pki;
 mod receiver;
+pub mod tls_front;
 
 pub use daemon::{find_sample, free_port, metric, wait_healthy, Daemon, DaemonProcess};
 pub use receiver::{Receiver, Reply};
