@@ -38,6 +38,10 @@ pub struct SlackSinkConfig {
     /// Which events to post; all when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<Filter>,
+    /// A `[[schedules]]` name: outside its windows entries wait (never dropped, never counted as
+    /// failures) and go out when the next window opens; any time when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliver_during: Option<String>,
 }
 
 /// `[sinks.templates]` of a Slack sink (minijinja).
@@ -106,6 +110,10 @@ pub struct EmailSinkConfig {
     /// Which events to mail; all when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<Filter>,
+    /// A `[[schedules]]` name: outside its windows entries wait (never dropped, never counted as
+    /// failures) and go out when the next window opens; any time when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliver_during: Option<String>,
 }
 
 /// `[sinks.templates]` of an email sink (minijinja; `html` is HTML-escaped automatically).

@@ -36,6 +36,16 @@ impl SinkConfig {
         }
     }
 
+    /// The schedule whose windows the sink delivers in; `None`: any time.
+    pub fn deliver_during(&self) -> Option<&str> {
+        match self {
+            SinkConfig::Webhook(c) => c.deliver_during.as_deref(),
+            SinkConfig::Slack(c) => c.deliver_during.as_deref(),
+            SinkConfig::Email(c) => c.deliver_during.as_deref(),
+            SinkConfig::Console(c) => c.deliver_during.as_deref(),
+        }
+    }
+
     /// Which events the sink receives; `None` means all.
     pub fn filter(&self) -> Option<&Filter> {
         match self {
@@ -80,6 +90,10 @@ pub struct WebhookSinkConfig {
     /// Which events to send; all when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<Filter>,
+    /// A `[[schedules]]` name: outside its windows entries wait (never dropped, never counted as
+    /// failures) and go out when the next window opens; any time when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliver_during: Option<String>,
 }
 
 /// `type = "console"`.
@@ -94,6 +108,10 @@ pub struct ConsoleSinkConfig {
     /// Which events to print; all when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<Filter>,
+    /// A `[[schedules]]` name: outside its windows entries wait (never dropped, never counted as
+    /// failures) and go out when the next window opens; any time when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliver_during: Option<String>,
 }
 
 /// How the console sink writes an event.
