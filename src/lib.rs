@@ -9,6 +9,7 @@
 //! - [`poller`]: one poll of one org; each page is diffed ([`diff`], pure) and committed with its
 //!   outbox entries in one atomic [`store`] step.
 //! - [`dispatch`]: outbox → [`sinks`], with backoff ([`backoff`]) and dead letters.
+//! - [`schedule`]: delivery windows, pure: window + instant → open, next opening, open time.
 //! - [`app`]: wires them; [`run`] is the daemon, [`run_once`] one poll and a bounded drain.
 //! - [`simulator`]: a HyperRep-compatible server on loopback, for the demo, tests and benchmarks.
 
@@ -26,6 +27,7 @@ pub mod metrics;
 pub mod poller;
 pub mod render;
 pub mod run;
+pub mod schedule;
 pub mod secret;
 pub mod server;
 pub mod simulator;

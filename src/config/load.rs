@@ -86,6 +86,7 @@ fn from_figment(figment: Figment) -> Result<Config, ConfigErrors> {
         orgs,
         store,
         delivery,
+        schedules,
         server,
         log,
         ..
@@ -97,6 +98,7 @@ fn from_figment(figment: Figment) -> Result<Config, ConfigErrors> {
         store,
         delivery,
         sinks,
+        schedules,
         server,
         log,
     })
@@ -119,6 +121,8 @@ struct RawConfig {
     delivery: super::DeliveryConfig,
     #[serde(default)]
     sinks: Vec<figment::value::Value>,
+    #[serde(default)]
+    schedules: Vec<super::ScheduleConfig>,
     #[serde(default)]
     server: super::ServerConfig,
     #[serde(default)]

@@ -8,6 +8,7 @@
 mod errors;
 mod load;
 mod messages;
+mod schedules;
 mod server;
 mod sinks;
 mod validate;
@@ -17,6 +18,7 @@ pub use load::{load, load_str, ConfigError, ConfigErrors, ConfigSource};
 pub use messages::{
     EmailSinkConfig, EmailTemplates, MessageStyle, SlackSinkConfig, SlackTemplates,
 };
+pub use schedules::ScheduleConfig;
 pub use server::ServerConfig;
 pub use sinks::{ConsoleFormat, ConsoleSinkConfig, Filter, SinkConfig, WebhookSinkConfig};
 pub use warnings::warnings;
@@ -43,6 +45,8 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// Where events go.
     pub sinks: Vec<SinkConfig>,
+    /// Named delivery windows: sinks deliver only inside the one they name in `deliver_during`.
+    pub schedules: Vec<ScheduleConfig>,
     /// Health, readiness, metrics, status and admin endpoints.
     pub server: ServerConfig,
     /// Log format.

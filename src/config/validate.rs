@@ -17,6 +17,7 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
     check_poll_store_delivery(config, &mut errors);
     check_orgs(config, &mut errors);
     check_sinks(config, &mut errors);
+    super::schedules::check(config, &mut errors);
     if errors.is_empty() {
         // Templates are rendered only once the rest is sound (they need the sinks to make sense).
         errors.extend(crate::render::check_templates(config));
