@@ -257,4 +257,5 @@ mod fuzz {
 }
 
 mod admin_listen;
+mod schedules;
 mod webhook_url;
