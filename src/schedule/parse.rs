@@ -82,8 +82,8 @@ impl FromStr for HourRange {
             return Err(form.to_string());
         }
         HourRange::new(start, end).ok_or_else(|| {
-            "the range must end after it starts; a range cannot cross midnight: \
-             write `22:00-24:00` and `00:00-06:00` instead of `22:00-06:00`"
+            "the range must end after it starts, and cannot cross midnight: for a night write \
+             two ranges, such as `22:00-24:00` and `00:00-06:00`"
                 .to_string()
         })
     }

@@ -19,6 +19,7 @@ mod pipeline;
 mod queues;
 mod queues_admin;
 mod removals;
+mod schedules;
 mod sink_faults;
 mod sink_secrets;
 mod slack;
