@@ -41,6 +41,11 @@ fn the_example_configuration_is_valid_once_it_is_given_an_api_key() {
     let example = example.replacen("[api]\n", "[api]\napi_key = \"k\"\n", 1);
     let config = load_str(&example).unwrap();
     assert_eq!(config.sinks.len(), 4);
+    assert_eq!(
+        config.schedules.len(),
+        1,
+        "the example holds a delivery window"
+    );
     assert!(config.sinks[0].filter().is_some());
 }
 
