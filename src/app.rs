@@ -8,9 +8,12 @@ use crate::dispatch::{
 };
 use crate::metrics::Metrics;
 use crate::poller::{poll_all, OrgReport, PollContext};
+use crate::schedule::Schedule;
 use crate::sinks::Sink;
 use crate::store::Store;
 use anyhow::Context;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -60,11 +63,15 @@ impl App {
         let routes = config.sinks.iter().map(|s| (s.name(), s.filter().cloned()));
         let outbox = Arc::new(Outbox::new(store.clone(), routes));
         let mut workers = Vec::new();
+        let windows = schedules(&config);
         let pacers = crate::sinks::slack::Pacers::default();
         for sink_config in &config.sinks {
             let sink = Arc::new(Sink::build(sink_config, &config.delivery, &pacers)?);
             workers.push(Worker {
                 hold: Arc::default(),
+                window: windows
+                    .get(sink_config.deliver_during().unwrap_or_default())
+                    .cloned(),
                 metrics: metrics.clone(),
                 store: store.clone(),
                 policy,
@@ -117,18 +124,22 @@ impl App {
     /// One attempt for every delivery due now, sink by sink, grouped as each sink groups: the
     /// dispatcher's work as one step, for tests and tools that want no background tasks.
     pub async fn deliver_due(&self) -> anyhow::Result<Vec<Outcome>> {
+        self.deliver_due_at(chrono::Utc::now()).await
+    }
+
+    /// [`App::deliver_due`] as if it were `now` (delivery windows and ages are judged at `now`):
+    /// for tests that need a clock of their own.
+    pub async fn deliver_due_at(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<Outcome>> {
         let mut outcomes = Vec::new();
         for worker in &self.workers {
-            let now = chrono::Utc::now();
-            if worker.hold.active(now).is_some() {
+            if worker.paused_until(now).is_some() {
                 continue;
             }
             let due = self
                 .store
                 .due(worker.sink.name(), now, usize::MAX, &Default::default())?;
             let entries = crate::dispatch::expire(worker, due.entries, now)?;
-            let open = |poll| worker.outbox.is_open(poll);
-            for unit in plan(entries, worker.sink.batching(), &open, now).units {
+            for unit in plan(entries, worker.sink.batching(), &worker.grouping(), now).units {
                 outcomes.push(match unit {
                     Unit::One(seq, entry) => deliver_one(worker, seq, *entry).await?,
                     Unit::Batch(batch, entries) => deliver_batch(worker, batch, entries).await?,
@@ -189,4 +200,13 @@ impl App {
             .await
             .context("cannot flush the store on the way out")
     }
+}
+
+/// The configured schedules by name, for the sinks that deliver during one.
+pub(crate) fn schedules(config: &Config) -> HashMap<String, Arc<Schedule>> {
+    let built = config
+        .schedules
+        .iter()
+        .map(|s| (s.name.clone(), Arc::new(Schedule::from_config(s))));
+    built.collect()
 }

@@ -46,6 +46,21 @@ pub struct SinkStatus {
     pub outbox: usize,
     /// Dead letters.
     pub dead_letters: usize,
+    /// Its delivery window, when it has one (`deliver_during`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<WindowStatus>,
+}
+
+/// Where a sink stands in its delivery windows.
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowStatus {
+    /// The schedule's name.
+    pub schedule: String,
+    /// Whether the sink may deliver now.
+    pub open: bool,
+    /// When the current window closes (while open) or the next one opens (while closed);
+    /// `None` when it never will.
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// Reads the status.
@@ -79,6 +94,7 @@ pub fn sinks(store: &Store, config: &Config) -> Result<Vec<SinkStatus>, StoreErr
             configured,
             outbox: 0,
             dead_letters: 0,
+            window: None,
         };
         sinks.entry(name.to_string()).or_insert(blank);
     };
@@ -92,6 +108,29 @@ pub fn sinks(store: &Store, config: &Config) -> Result<Vec<SinkStatus>, StoreErr
         let counts = store.sink_counts(&sink.name);
         sink.outbox = counts.queued as usize;
         sink.dead_letters = counts.dead as usize;
+    }
+    let windows = crate::app::schedules(config);
+    let now = Utc::now();
+    for sink_config in &config.sinks {
+        let Some(name) = sink_config.deliver_during() else {
+            continue;
+        };
+        let (Some(schedule), Some(status)) = (windows.get(name), sinks.get_mut(sink_config.name()))
+        else {
+            continue;
+        };
+        let open = schedule.is_open(now);
+        let until = if open {
+            schedule.next_closing(now)
+        } else {
+            schedule.next_opening(now)
+        };
+        let schedule = name.to_string();
+        status.window = Some(WindowStatus {
+            schedule,
+            open,
+            until,
+        });
     }
     Ok(sinks.into_values().collect())
 }
@@ -127,11 +166,38 @@ impl Status {
                 " (no longer configured)"
             };
             out.push_str(&format!(
-                "  {}{gone}: {} queued, {} dead letters\n",
-                sink.name, sink.outbox, sink.dead_letters
+                "  {}{gone}: {} queued, {} dead letters{}\n",
+                sink.name,
+                sink.outbox,
+                sink.dead_letters,
+                window_text(sink.window.as_ref())
             ));
         }
         out
+    }
+}
+
+/// `, in its window (support-hours) until …` / `, outside its window (support-hours); opens …`.
+fn window_text(window: Option<&WindowStatus>) -> String {
+    let Some(window) = window else {
+        return String::new();
+    };
+    let at = |t: &Option<DateTime<Utc>>| {
+        t.map_or("never".to_string(), |t| {
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        })
+    };
+    match window.open {
+        true => format!(
+            ", in its window ({}) until {}",
+            window.schedule,
+            at(&window.until)
+        ),
+        false => format!(
+            ", outside its window ({}); opens {}",
+            window.schedule,
+            at(&window.until)
+        ),
     }
 }
 

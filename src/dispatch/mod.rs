@@ -10,7 +10,7 @@ mod settle;
 mod worker;
 
 pub use outbox::{OpenPoll, Outbox};
-pub use plan::{plan, Plan, Unit};
+pub use plan::{plan, Grouping, Plan, Unit};
 use settle::settle;
 pub use settle::{expire, sweep_dead_letters};
 pub use worker::{guarded, run_worker};
@@ -18,6 +18,7 @@ pub use worker::{guarded, run_worker};
 use crate::backoff::Backoff;
 use crate::config::DeliveryConfig;
 use crate::metrics::Metrics;
+use crate::schedule::Schedule;
 use crate::sinks::{Attempt, Batch, Sink};
 use crate::store::{OutboxEntry, Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -91,11 +92,48 @@ impl Hold {
     }
 }
 
+impl Worker {
+    /// When the sink may next be attempted, if not at `now`: a `Retry-After` it gave, or its
+    /// window being closed (waiting for a window is not a failure: nothing is attempted or
+    /// counted; a window that never opens again is looked at daily, and entries keep waiting).
+    pub fn paused_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if let Some(until) = self.hold.active(now) {
+            return Some(until);
+        }
+        let window = self.window.as_ref().filter(|w| !w.is_open(now))?;
+        Some(
+            window
+                .next_opening(now)
+                .unwrap_or(now + chrono::Duration::days(1)),
+        )
+    }
+
+    /// How old an entry queued at `since` is at `now`, for `delivery.max_age`: only the time the
+    /// sink was in its window counts, so waiting for a window never expires an entry.
+    pub fn age(&self, since: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
+        match &self.window {
+            Some(window) => window.open_time_between(since, now),
+            None => (now - since).to_std().unwrap_or_default(),
+        }
+    }
+
+    /// What flood control needs: which polls are still queueing, and which entries waited for
+    /// the sink's window (queued while it was closed: judged together when it opens).
+    pub fn grouping(&self) -> Grouping<'_> {
+        Grouping {
+            open_poll: Box::new(|poll| self.outbox.is_open(poll)),
+            waited: Box::new(|at| self.window.as_ref().is_some_and(|w| !w.is_open(at))),
+        }
+    }
+}
+
 /// One sink and what its worker needs.
 #[derive(Clone)]
 pub struct Worker {
     /// Until when the sink asked not to be sent anything.
     pub hold: Arc<Hold>,
+    /// The sink's delivery windows (`deliver_during`); any time when `None`.
+    pub window: Option<Arc<Schedule>>,
     /// Where entries are.
     pub store: Store,
     /// Retry rules.

@@ -26,12 +26,31 @@ pub struct Plan {
     pub wake_at: Option<DateTime<Utc>>,
 }
 
-/// Plans the due entries of one sink. `open` says whether a poll is still queueing entries;
-/// entries of open polls wait, so a flood is judged on the whole poll.
+/// What flood control needs to know of a sink's entries.
+pub struct Grouping<'a> {
+    /// Whether a poll is still queueing entries: entries of open polls wait, so a flood is
+    /// judged on the whole poll.
+    pub open_poll: Box<dyn Fn(u64) -> bool + 'a>,
+    /// Whether an entry queued at this time waited for the sink's window: all such entries are
+    /// judged as one group when the window opens (a night's 200 alerts make one summary).
+    pub waited: Box<dyn Fn(DateTime<Utc>) -> bool + 'a>,
+}
+
+impl Grouping<'_> {
+    /// Every poll closed, no window.
+    pub fn plain() -> Grouping<'static> {
+        Grouping {
+            open_poll: Box::new(|_| false),
+            waited: Box::new(|_| false),
+        }
+    }
+}
+
+/// Plans the due entries of one sink.
 pub fn plan(
     due: Vec<(u64, OutboxEntry)>,
     batching: Batching,
-    open: &dyn Fn(u64) -> bool,
+    grouping: &Grouping<'_>,
     now: DateTime<Utc>,
 ) -> Plan {
     match batching {
@@ -42,19 +61,21 @@ pub fn plan(
                 .collect(),
             ..Plan::default()
         },
-        Batching::Flood { max } => flood(due, max, open),
+        Batching::Flood { max } => flood(due, max, grouping),
         Batching::Digest { window } => digest(due, window, now),
     }
 }
 
-fn flood(due: Vec<(u64, OutboxEntry)>, max: usize, open: &dyn Fn(u64) -> bool) -> Plan {
-    let mut polls: BTreeMap<u64, Vec<(u64, OutboxEntry)>> = BTreeMap::new();
+fn flood(due: Vec<(u64, OutboxEntry)>, max: usize, grouping: &Grouping<'_>) -> Plan {
+    // `None`: the entries that waited for the window, one group; `Some(poll)`: one per poll.
+    let mut groups: BTreeMap<Option<u64>, Vec<(u64, OutboxEntry)>> = BTreeMap::new();
     for (seq, entry) in due {
-        polls.entry(entry.poll).or_default().push((seq, entry));
+        let group = (!(grouping.waited)(entry.enqueued_at)).then_some(entry.poll);
+        groups.entry(group).or_default().push((seq, entry));
     }
     let mut out = Plan::default();
-    for (poll, entries) in polls {
-        if open(poll) {
+    for (group, entries) in groups {
+        if group.is_some_and(|poll| (grouping.open_poll)(poll)) {
             out.held += entries.len();
         } else if entries.len() > max {
             out.units.push(Unit::Batch(Batch::Summary, entries));
@@ -117,7 +138,7 @@ mod tests {
         let now = Utc::now();
         let mut due = entries(1, 60, now);
         due.extend(entries(2, 3, now));
-        let plan = plan(due, Batching::Flood { max: 10 }, &|_| false, now);
+        let plan = plan(due, Batching::Flood { max: 10 }, &Grouping::plain(), now);
         assert_eq!(plan.units.len(), 4);
         assert!(matches!(&plan.units[0], Unit::Batch(Batch::Summary, group) if group.len() == 60));
         assert!(plan.units[1..].iter().all(|u| matches!(u, Unit::One(..))));
@@ -126,13 +147,39 @@ mod tests {
     #[test]
     fn entries_of_a_poll_still_running_wait_for_it_to_close() {
         let now = Utc::now();
+        let grouping = Grouping {
+            open_poll: Box::new(|poll| poll == 5),
+            ..Grouping::plain()
+        };
         let plan = plan(
             entries(5, 4, now),
             Batching::Flood { max: 10 },
-            &|poll| poll == 5,
+            &grouping,
             now,
         );
         assert_eq!((plan.units.len(), plan.held), (0, 4));
+    }
+
+    #[test]
+    fn entries_that_waited_for_the_window_are_judged_as_one_group_whatever_their_polls() {
+        let now = Utc::now();
+        let night = now - chrono::Duration::hours(8);
+        let mut due = Vec::new();
+        for poll in 1..=20 {
+            due.extend(entries(poll, 5, night));
+        }
+        due.extend(entries(30, 2, now));
+        let grouping = Grouping {
+            waited: Box::new(move |at| at < now - chrono::Duration::hours(1)),
+            ..Grouping::plain()
+        };
+        let plan = plan(due, Batching::Flood { max: 10 }, &grouping, now);
+        assert!(matches!(&plan.units[0], Unit::Batch(Batch::Summary, group) if group.len() == 100));
+        assert_eq!(
+            plan.units.len(),
+            3,
+            "one summary for the night, the fresh two alone"
+        );
     }
 
     #[test]
@@ -147,7 +194,7 @@ mod tests {
             Batching::Digest {
                 window: std::time::Duration::from_secs(600),
             },
-            &|_| false,
+            &Grouping::plain(),
             now,
         );
         assert_eq!(plan.held, 2);

@@ -48,7 +48,7 @@ pub(super) fn settle(
             format!("gave up after {attempts} attempts: {error}"),
         );
     }
-    if (now - oldest).to_std().unwrap_or_default() >= worker.policy.max_age {
+    if worker.age(oldest, now) >= worker.policy.max_age {
         let max_age = humantime::format_duration(worker.policy.max_age);
         let reason = format!("undelivered for longer than {max_age}: {error}");
         return dead(worker, entries, u32::from(counts), reason);
@@ -129,7 +129,7 @@ pub fn expire(
     let max_age = worker.policy.max_age;
     let (old, fresh): (Vec<_>, Vec<_>) = entries
         .into_iter()
-        .partition(|(_, e)| (now - e.enqueued_at).to_std().unwrap_or_default() >= max_age);
+        .partition(|(_, e)| worker.age(e.enqueued_at, now) >= max_age);
     if !old.is_empty() {
         let reason = format!(
             "undelivered for longer than delivery.max_age ({})",

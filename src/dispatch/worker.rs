@@ -61,7 +61,7 @@ fn start_due(
         return Ok(None);
     }
     let now = Utc::now();
-    if let Some(until) = worker.hold.active(now) {
+    if let Some(until) = worker.paused_until(now) {
         return Ok(Some(until));
     }
     let due = worker.store.due(
@@ -72,8 +72,7 @@ fn start_due(
     )?;
     let full = single && due.entries.len() == room;
     let entries = super::expire(worker, due.entries, now)?;
-    let open = |poll| worker.outbox.is_open(poll);
-    let plan = plan(entries, batching, &open, now);
+    let plan = plan(entries, batching, &worker.grouping(), now);
     if single {
         for unit in plan.units {
             spawn(worker, vec![unit], busy, tasks);

@@ -50,7 +50,7 @@ pub const EMAIL_HTML: &str = r#"<html><body style="font-family: sans-serif">
 pub const BATCH_SUBJECT: &str = "[{{ orgs }}] {{ count }} conversation change{{ 's' if count != 1 }}{% if window %} from {{ window.start.local }} to {{ window.end.local }}{% endif %}";
 
 /// Plain text of a summary or digest (Slack's summary `text` too).
-pub const BATCH_TEXT: &str = "{{ count }} conversation change{{ 's' if count != 1 }} in {{ orgs }}{% if window %} from {{ window.start.local }} to {{ window.end.local }}{% else %} in one poll{% endif %}: {{ tally }}.
+pub const BATCH_TEXT: &str = "{{ count }} conversation change{{ 's' if count != 1 }} in {{ orgs }}{% if window %} from {{ window.start.local }} to {{ window.end.local }}{% else %} at once{% endif %}: {{ tally }}.
 {% for e in shown %}
 - {{ e.what }}: {{ e.conversation_id }} ({{ e.org }}, {{ e.folder }}, {{ e.read }}, last activity {{ e.last_activity.relative }}){% if e.link %} {{ e.link }}{% endif %}{% endfor %}
 {% if more %}
@@ -60,7 +60,7 @@ pub const BATCH_TEXT: &str = "{{ count }} conversation change{{ 's' if count != 
 /// HTML of a summary or digest email.
 pub const BATCH_HTML: &str = r#"<html><body style="font-family: sans-serif">
 <h2>{{ count }} conversation change{{ 's' if count != 1 }} in {{ orgs }}</h2>
-<p>{% if window %}From {{ window.start.local }} to {{ window.end.local }}{% else %}In one poll{% endif %}: {{ tally }}.</p>
+<p>{% if window %}From {{ window.start.local }} to {{ window.end.local }}{% else %}Together{% endif %}: {{ tally }}.</p>
 <table cellpadding="4">
 <tr><th align="left">What</th><th align="left">Conversation</th><th align="left">Org</th><th align="left">Folder</th><th align="left">Read state</th><th align="left">Last activity</th></tr>
 {% for e in shown %}<tr><td>{{ e.what }}</td><td>{% if e.link %}<a href="{{ e.link }}"><code>{{ e.conversation_id }}</code></a>{% else %}<code>{{ e.conversation_id }}</code>{% endif %}</td><td>{{ e.org }}</td><td>{{ e.folder }}</td><td>{{ e.read }}</td><td>{{ e.last_activity.relative }}</td></tr>

@@ -86,7 +86,8 @@ pub fn message(renderer: &Renderer, event: &Event) -> Result<Value, String> {
     Ok(fit(json!({ "text": text.trim(), "blocks": blocks })))
 }
 
-/// One message for many events from one poll: counts by kind and the first few conversations.
+/// One message for many events (one poll's flood, or what waited for a window): counts by kind and
+/// the first few conversations.
 pub fn summary(renderer: &Renderer, events: &[Event]) -> Result<Value, String> {
     let view = renderer.batch_view(events, SUMMARY_LISTED, None)?;
     let text = renderer.render_with("batch_text", &view)?;
@@ -103,7 +104,7 @@ pub fn summary(renderer: &Renderer, events: &[Event]) -> Result<Value, String> {
         .collect();
     let mut blocks = vec![
         json!({"type": "header", "text": {"type": "plain_text", "text": title}}),
-        json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("In one poll: {}.", view.tally)}}),
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("Together: {}.", view.tally)}}),
         json!({"type": "section", "text": {"type": "mrkdwn", "text": crate::render::words::mrkdwn(&lines.join("\n"))}}),
     ];
     if view.more > 0 {

@@ -29,3 +29,4 @@ mod support;
 mod templates;
 mod upstream_faults;
 mod upstream_limits;
+mod windows;

@@ -160,7 +160,7 @@ async fn sixty_events_from_one_poll_become_one_summary_while_webhooks_get_all_si
     assert_within_slack_limits(&summary);
     let text = summary["text"].as_str().unwrap();
     assert!(
-        text.starts_with("60 conversation changes in Org 0 in one poll: 60 new"),
+        text.starts_with("60 conversation changes in Org 0 at once: 60 new"),
         "{text}"
     );
     assert!(
