@@ -8,6 +8,7 @@
 mod errors;
 mod load;
 mod messages;
+mod reminders;
 mod server;
 mod sinks;
 mod validate;
@@ -17,6 +18,7 @@ pub use load::{load, load_str, ConfigError, ConfigErrors, ConfigSource};
 pub use messages::{
     EmailSinkConfig, EmailTemplates, MessageStyle, SlackSinkConfig, SlackTemplates,
 };
+pub use reminders::{ReminderConfig, StateFilter, StepConfig};
 pub use server::ServerConfig;
 pub use sinks::{ConsoleFormat, ConsoleSinkConfig, Filter, SinkConfig, WebhookSinkConfig};
 pub use warnings::warnings;
