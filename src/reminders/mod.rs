@@ -3,17 +3,19 @@
 //! This module owns the pure core: a validated [`Reminder`], the small per (reminder, org,
 //! conversation) [`ReminderState`] that the store keeps, [`evaluate`] (state + the latest
 //! snapshot + now → the new state and the steps due now), [`next_due`] (for due-time indexes and
-//! `status`) and the `conversation.reminder` event. No clock is read here:
+//! `status`) and the `conversation.reminder` event ([`reminder_event`]). No clock is read here:
 //! the detection time comes in, and the time that counts (wall-clock, or only the time inside a
 //! schedule's windows) is a function passed in, so all of it is tested with injected time.
 //!
 //! Reading and committing the state with the poll's other writes is the poller's job.
 
 mod core;
+mod event;
 #[cfg(test)]
 mod tests;
 
 pub use self::core::{evaluate, next_due, since_for, wall_age, DueStep, Evaluation, NextDue, Seen};
+pub use self::event::{reminder_event, reminder_event_id, ReminderData};
 
 use crate::config::{ReminderConfig, StateFilter};
 use crate::event::Conversation;

@@ -5,13 +5,15 @@ use crate::config::StepConfig;
 use chrono::TimeZone;
 use serde_json::json;
 
+mod event;
+mod next;
 mod props;
 
 pub(super) fn t(minutes: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 4, 29, 16, 0, 0).unwrap() + chrono::Duration::minutes(minutes)
 }
 
-fn mins(m: u64) -> Duration {
+pub(super) fn mins(m: u64) -> Duration {
     Duration::from_secs(m * 60)
 }
 
@@ -60,7 +62,7 @@ fn run(previous: Option<&ReminderState>, c: Option<&Conversation>, at: i64) -> E
     evaluate(&unread_inbox(), previous, &seen(c, t(at), false), &wall_age)
 }
 
-fn steps(evaluation: &Evaluation) -> Vec<u32> {
+pub(super) fn steps(evaluation: &Evaluation) -> Vec<u32> {
     evaluation.due.iter().map(|d| d.step).collect()
 }
 
@@ -252,71 +254,6 @@ fn a_state_with_more_steps_done_than_the_reminder_has_sends_nothing() {
     assert!(out.due.is_empty());
     assert_eq!(out.state, Some(state));
     assert_eq!(next_due(&unread_inbox(), &state), None);
-}
-
-#[test]
-fn next_due_is_exact_without_a_clock_and_an_earliest_bound_with_one() {
-    let state = ReminderState {
-        since: t(0),
-        sent: 1,
-    };
-    let next = next_due(&unread_inbox(), &state);
-    assert_eq!(
-        next,
-        Some(NextDue {
-            step: 2,
-            earliest: t(60),
-            exact: true
-        })
-    );
-    let mut clocked = config("clocked", &[15, 60]);
-    clocked.clock = Some("support-hours".into());
-    let clocked = Reminder::try_from(&clocked).unwrap();
-    assert_eq!(next_due(&clocked, &state).map(|n| n.exact), Some(false));
-    assert_eq!(
-        next_due(
-            &clocked,
-            &ReminderState {
-                since: t(0),
-                sent: 2
-            }
-        ),
-        None
-    );
-}
-
-#[test]
-fn next_due_of_an_enormous_after_saturates_instead_of_overflowing() {
-    let mut huge = config("huge", &[1]);
-    huge.steps[0].after = Duration::from_secs(u64::MAX);
-    let reminder = Reminder::try_from(&huge).unwrap();
-    let next = next_due(
-        &reminder,
-        &ReminderState {
-            since: t(0),
-            sent: 0,
-        },
-    );
-    assert_eq!(next.map(|n| n.earliest), Some(DateTime::<Utc>::MAX_UTC));
-}
-
-#[test]
-fn a_reminder_needs_steps_and_strictly_increasing_afters() {
-    let none = config("none", &[]);
-    assert_eq!(
-        Reminder::try_from(&none),
-        Err(ReminderError::NoSteps("none".into()))
-    );
-    let flat = config("flat", &[15, 60, 60]);
-    assert_eq!(
-        Reminder::try_from(&flat),
-        Err(ReminderError::NotIncreasing("flat".into(), 2))
-    );
-    let reminder = unread_inbox();
-    assert_eq!(reminder.step_count(), 3);
-    assert_eq!(reminder.step(1).map(|s| s.after), Some(mins(15)));
-    assert_eq!(reminder.step(0), None);
-    assert_eq!(reminder.step(4), None);
 }
 
 #[test]

@@ -175,6 +175,7 @@ proptest! {
                 org_name: org.into(),
                 changes: vec![],
                 previous: serde_json::Map::new(),
+                reminder: None,
                 conversation: c.clone(),
             },
         };
