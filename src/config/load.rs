@@ -86,6 +86,7 @@ fn from_figment(figment: Figment) -> Result<Config, ConfigErrors> {
         orgs,
         store,
         delivery,
+        reminders,
         server,
         log,
         ..
@@ -97,6 +98,7 @@ fn from_figment(figment: Figment) -> Result<Config, ConfigErrors> {
         store,
         delivery,
         sinks,
+        reminders,
         server,
         log,
     })
@@ -119,6 +121,8 @@ struct RawConfig {
     delivery: super::DeliveryConfig,
     #[serde(default)]
     sinks: Vec<figment::value::Value>,
+    #[serde(default)]
+    reminders: Vec<super::ReminderConfig>,
     #[serde(default)]
     server: super::ServerConfig,
     #[serde(default)]

@@ -45,6 +45,10 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// Where events go.
     pub sinks: Vec<SinkConfig>,
+    /// Rules over a conversation's state ("unread in the inbox") and the escalation steps
+    /// sent while it stays in it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reminders: Vec<ReminderConfig>,
     /// Health, readiness, metrics, status and admin endpoints.
     pub server: ServerConfig,
     /// Log format.

@@ -2,8 +2,9 @@
 //! minutes"), their escalation steps, and the checks that a type cannot express. What a reminder
 //! does at run time lives in [`crate::reminders`].
 
-use super::Filter;
+use super::{Config, ConfigError, Filter};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// One `[[reminders]]` entry.
@@ -69,5 +70,66 @@ impl StateFilter {
     /// Whether no state field is set: such a `when` would match every conversation forever.
     pub fn is_empty(&self) -> bool {
         self.folder.is_none() && self.is_read.is_none() && self.orgs.is_none()
+    }
+}
+
+/// Every problem of the `[[reminders]]` entries, each under its key
+/// (`reminders[0].steps[1].after`).
+pub(super) fn check(config: &Config, errors: &mut Vec<ConfigError>) {
+    let mut names = HashSet::new();
+    for (i, reminder) in config.reminders.iter().enumerate() {
+        let key = format!("reminders[{i}]");
+        let name = reminder.name.as_str();
+        if !super::validate::is_plain_name(name) {
+            let reason = "must be non-empty and use only letters, digits, `-`, `_` and `.`";
+            errors.push(ConfigError::new(format!("{key}.name"), reason));
+        } else if !names.insert(name) {
+            let reason = format!("`{name}` is used twice");
+            errors.push(ConfigError::new(format!("{key}.name"), reason));
+        }
+        check_when(&reminder.when, config, &key, errors);
+        check_steps(&reminder.steps, config, &key, errors);
+        // TODO(schedules, at merge): when `config.schedules` exists, a `clock` that names no
+        // `[[schedules]]` entry is an error under `{key}.clock`, e.g. "`support-hours` is not one
+        // of the configured [[schedules]] names". Until then any name is accepted and unused.
+    }
+}
+
+fn check_when(when: &StateFilter, config: &Config, key: &str, errors: &mut Vec<ConfigError>) {
+    if when.is_empty() {
+        // A reminder over every conversation would remind about all of them, forever.
+        let reason = "needs at least one state field: `folder`, `is_read` or `orgs`";
+        errors.push(ConfigError::new(format!("{key}.when"), reason));
+    }
+    super::validate::check_filter(&when.to_filter(), config, &format!("{key}.when"), errors);
+}
+
+fn check_steps(steps: &[StepConfig], config: &Config, key: &str, errors: &mut Vec<ConfigError>) {
+    if steps.is_empty() {
+        let reason = "at least one step (`{ after = \"15m\", sinks = [...] }`) is required";
+        errors.push(ConfigError::new(format!("{key}.steps"), reason));
+    }
+    for (j, step) in steps.iter().enumerate() {
+        let step_key = format!("{key}.steps[{j}]");
+        if j > 0 && step.after <= steps[j - 1].after {
+            // Each step is a later escalation; an equal or earlier one would never be distinct.
+            let reason = format!("must be later than steps[{}].after", j - 1);
+            errors.push(ConfigError::new(format!("{step_key}.after"), reason));
+        }
+        if step.sinks.is_empty() {
+            let reason = "at least one sink is required: a step must reach someone";
+            errors.push(ConfigError::new(format!("{step_key}.sinks"), reason));
+        }
+        let mut seen = HashSet::new();
+        for sink in &step.sinks {
+            let reason = if !config.sinks.iter().any(|s| s.name() == sink) {
+                format!("`{sink}` is not one of the configured [[sinks]] names")
+            } else if !seen.insert(sink.as_str()) {
+                format!("`{sink}` is listed twice")
+            } else {
+                continue;
+            };
+            errors.push(ConfigError::new(format!("{step_key}.sinks"), reason));
+        }
     }
 }

@@ -257,4 +257,5 @@ mod fuzz {
 }
 
 mod admin_listen;
+mod reminders;
 mod webhook_url;
