@@ -50,6 +50,11 @@ impl App {
     }
 
     fn build_with(config: Config, fingerprints: bool) -> anyhow::Result<App> {
+        anyhow::ensure!(
+            config.reminders.is_empty(),
+            "`reminders`: {}",
+            crate::config::REMINDERS_NOT_SENT
+        );
         let store = Store::open(&config.store.path, config.store.cache_mb)
             .with_context(|| format!("opening the store at {}", config.store.path.display()))?;
         let store = if fingerprints {

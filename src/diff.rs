@@ -178,6 +178,7 @@ fn make_event(
             org_name: ctx.org_name.to_string(),
             changes,
             previous,
+            reminder: None,
             conversation,
         },
     }

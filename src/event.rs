@@ -21,6 +21,9 @@ pub enum EventType {
     /// Gone from a complete listing (opt-in).
     #[serde(rename = "conversation.removed")]
     Removed,
+    /// Still in a reminder's state after one of its steps' `after` (see [`crate::reminders`]).
+    #[serde(rename = "conversation.reminder")]
+    Reminder,
 }
 
 impl EventType {
@@ -30,6 +33,7 @@ impl EventType {
             EventType::Created => "conversation.created",
             EventType::Updated => "conversation.updated",
             EventType::Removed => "conversation.removed",
+            EventType::Reminder => "conversation.reminder",
         }
     }
 }
@@ -215,6 +219,10 @@ pub struct EventData {
     pub changes: Vec<Field>,
     /// Values of the changed fields before the change (empty for created and removed).
     pub previous: Map<String, Value>,
+    /// Which reminder step this is; only on `conversation.reminder`, absent (not `null`) on the
+    /// others, so their bodies stay exactly as they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder: Option<crate::reminders::ReminderData>,
     /// The current snapshot (for removed, the last one seen).
     pub conversation: Conversation,
 }
@@ -287,7 +295,7 @@ impl Filter {
 }
 
 /// RFC 3339 with whole seconds and `Z`, as in the SPEC's example.
-mod seconds {
+pub(crate) mod seconds {
     use super::*;
 
     pub fn serialize<S: Serializer>(

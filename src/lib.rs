@@ -8,6 +8,7 @@
 //! - [`api`]: the HyperRep client: pagination, retries, rate ceiling, typed errors.
 //! - [`poller`]: one poll of one org; each page is diffed ([`diff`], pure) and committed with its
 //!   outbox entries in one atomic [`store`] step.
+//! - [`reminders`]: the pure core of reminders (state + now → steps due), tested with injected time.
 //! - [`dispatch`]: outbox → [`sinks`], with backoff ([`backoff`]) and dead letters.
 //! - [`schedule`]: delivery windows, pure: window + instant → open, next opening, open time.
 //! - [`app`]: wires them; [`run`] is the daemon, [`run_once`] one poll and a bounded drain.
@@ -25,6 +26,7 @@ pub mod event;
 pub mod logging;
 pub mod metrics;
 pub mod poller;
+pub mod reminders;
 pub mod render;
 pub mod run;
 pub mod schedule;

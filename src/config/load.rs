@@ -87,6 +87,7 @@ fn from_figment(figment: Figment) -> Result<Config, ConfigErrors> {
         store,
         delivery,
         schedules,
+        reminders,
         server,
         log,
         ..
@@ -99,6 +100,7 @@ fn from_figment(figment: Figment) -> Result<Config, ConfigErrors> {
         delivery,
         sinks,
         schedules,
+        reminders,
         server,
         log,
     })
@@ -123,6 +125,8 @@ struct RawConfig {
     sinks: Vec<figment::value::Value>,
     #[serde(default)]
     schedules: Vec<super::ScheduleConfig>,
+    #[serde(default)]
+    reminders: Vec<super::ReminderConfig>,
     #[serde(default)]
     server: super::ServerConfig,
     #[serde(default)]

@@ -8,6 +8,7 @@
 mod errors;
 mod load;
 mod messages;
+mod reminders;
 mod schedules;
 mod server;
 mod sinks;
@@ -18,10 +19,11 @@ pub use load::{load, load_str, ConfigError, ConfigErrors, ConfigSource};
 pub use messages::{
     EmailSinkConfig, EmailTemplates, MessageStyle, SlackSinkConfig, SlackTemplates,
 };
+pub use reminders::{ReminderConfig, StateFilter, StepConfig};
 pub use schedules::ScheduleConfig;
 pub use server::ServerConfig;
 pub use sinks::{ConsoleFormat, ConsoleSinkConfig, Filter, SinkConfig, WebhookSinkConfig};
-pub use warnings::warnings;
+pub use warnings::{warnings, REMINDERS_NOT_SENT};
 
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
@@ -47,6 +49,10 @@ pub struct Config {
     pub sinks: Vec<SinkConfig>,
     /// Named delivery windows: sinks deliver only inside the one they name in `deliver_during`.
     pub schedules: Vec<ScheduleConfig>,
+    /// Rules over a conversation's state ("unread in the inbox") and the escalation steps
+    /// sent while it stays in it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reminders: Vec<ReminderConfig>,
     /// Health, readiness, metrics, status and admin endpoints.
     pub server: ServerConfig,
     /// Log format.

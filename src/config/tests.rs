@@ -262,5 +262,6 @@ mod fuzz {
 }
 
 mod admin_listen;
+mod reminders;
 mod schedules;
 mod webhook_url;

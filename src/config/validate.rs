@@ -18,6 +18,7 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
     check_orgs(config, &mut errors);
     check_sinks(config, &mut errors);
     super::schedules::check(config, &mut errors);
+    super::reminders::check(config, &mut errors);
     if errors.is_empty() {
         // Templates are rendered only once the rest is sound (they need the sinks to make sense).
         errors.extend(crate::render::check_templates(config));
@@ -137,11 +138,7 @@ fn check_sinks(config: &Config, errors: &mut Vec<ConfigError>) {
     for (i, sink) in config.sinks.iter().enumerate() {
         let key = format!("sinks[{i}]");
         let name = sink.name();
-        let name_ok = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-        if !name_ok {
+        if !is_plain_name(name) {
             let reason = "must be non-empty and use only letters, digits, `-`, `_` and `.`";
             errors.push(ConfigError::new(format!("{key}.name"), reason));
         } else if !names.insert(name) {
@@ -248,7 +245,12 @@ fn check_flood_limit(limit: usize, key: &str, errors: &mut Vec<ConfigError>) {
     }
 }
 
-fn check_filter(filter: &Filter, config: &Config, key: &str, errors: &mut Vec<ConfigError>) {
+pub(super) fn check_filter(
+    filter: &Filter,
+    config: &Config,
+    key: &str,
+    errors: &mut Vec<ConfigError>,
+) {
     let empty = [
         ("events", filter.events.as_ref().is_some_and(Vec::is_empty)),
         (
@@ -270,6 +272,14 @@ fn check_filter(filter: &Filter, config: &Config, key: &str, errors: &mut Vec<Co
             errors.push(ConfigError::new(format!("{key}.orgs"), reason));
         }
     }
+}
+
+/// A name fit for logs, metrics labels and store keys: non-empty, letters, digits, `-_.`.
+pub(super) fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
 fn check_http_url(url: &Url, key: &str, errors: &mut Vec<ConfigError>) {

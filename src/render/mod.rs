@@ -221,6 +221,7 @@ pub fn sample_event() -> Event {
             org_name: "Sample Org".into(),
             changes: vec![Field::LastActivityAt, Field::IsRead],
             previous,
+            reminder: None,
             conversation,
         },
     }

@@ -15,6 +15,7 @@ pub fn describe(event: &Event) -> String {
         }
         EventType::Created => "New conversation".into(),
         EventType::Removed => "Conversation removed".into(),
+        EventType::Reminder => reminder(event),
         EventType::Updated => {
             let parts: Vec<String> = event
                 .data
@@ -24,6 +25,20 @@ pub fn describe(event: &Event) -> String {
                 .collect();
             capitalise(&parts.join(", "))
         }
+    }
+}
+
+/// "Reminder 2 of 3: unread-inbox for 1h".
+fn reminder(event: &Event) -> String {
+    match &event.data.reminder {
+        Some(r) => format!(
+            "Reminder {} of {}: {} for {}",
+            r.step,
+            r.steps,
+            r.name,
+            humantime::format_duration(r.after)
+        ),
+        None => "Reminder".into(),
     }
 }
 

@@ -18,6 +18,7 @@ mod operations;
 mod pipeline;
 mod queues;
 mod queues_admin;
+mod reminders;
 mod removals;
 mod schedules;
 mod sink_faults;

@@ -1,0 +1,124 @@
+//! `[[reminders]]` through the real binary: `check` accepts the SPEC's recipe and shows it, and
+//! refuses each broken reminder with exit code 2 and a message naming the key.
+
+use crate::support::run_binary;
+use std::path::{Path, PathBuf};
+
+const SINKS: &str = r#"
+[api]
+base_url = "http://127.0.0.1:9"
+api_key = "api-key-SECRET1"
+[[orgs]]
+id = "org-1"
+name = "Acme"
+[store]
+path = "STORE"
+[[sinks]]
+name = "support-slack"
+type = "console"
+[[sinks]]
+name = "leads-email"
+type = "console"
+"#;
+
+const RECIPE: &str = r#"
+[[reminders]]
+name = "unread-inbox"
+when = { folder = ["inbox"], is_read = false }
+steps = [
+  { after = "15m", sinks = ["support-slack"] },
+  { after = "1h",  sinks = ["support-slack"] },
+  { after = "4h",  sinks = ["support-slack", "leads-email"] },
+]
+"#;
+
+fn write(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("notifier.toml");
+    let store = dir.join("store").display().to_string();
+    std::fs::write(&path, text.replace("STORE", &store)).unwrap();
+    path
+}
+
+#[test]
+fn check_accepts_the_recipe_and_shows_its_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), &format!("{SINKS}{RECIPE}"));
+    let out = run_binary(&["check"], Some(&path), &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("[[reminders]]"), "{stdout}");
+    assert!(stdout.contains("name = \"unread-inbox\""), "{stdout}");
+    assert!(stdout.contains("after = \"4h\""), "{stdout}");
+    assert!(
+        stderr.contains("does not send reminders yet"),
+        "check says so: {stderr}"
+    );
+}
+
+#[test]
+fn run_refuses_reminders_it_would_never_send() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), &format!("{SINKS}{RECIPE}"));
+    for args in [&["run", "--once"][..], &["run"]] {
+        let out = run_binary(args, Some(&path), &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("`reminders`: valid, but this build does not send"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn each_broken_reminder_exits_2_naming_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = format!("{SINKS}{RECIPE}");
+    let one_step = "[[reminders]]\nname = \"r\"\nwhen = { is_read = false }\n";
+    let cases: Vec<(String, &str)> = vec![
+        (
+            recipe.replace(
+                "\"1h\",  sinks = [\"support-slack\"]",
+                "\"1h\", sinks = [\"pager\"]",
+            ),
+            "reminders[0].steps[1].sinks",
+        ),
+        (
+            recipe.replace("\"1h\"", "\"10m\""),
+            "reminders[0].steps[1].after",
+        ),
+        (
+            recipe.replace("\"1h\"", "\"sometime\""),
+            "reminders[0].steps[1].after",
+        ),
+        (
+            format!("{SINKS}{one_step}steps = []\n"),
+            "reminders[0].steps",
+        ),
+        (
+            recipe.replace("{ folder = [\"inbox\"], is_read = false }", "{}"),
+            "reminders[0].when",
+        ),
+        (
+            recipe.replace("folder = [\"inbox\"]", "orgs = [\"org-2\"]"),
+            "reminders[0].when.orgs",
+        ),
+        (format!("{recipe}{RECIPE}"), "reminders[1].name"),
+        (
+            format!("{recipe}clock = \"support-hours\"\n"),
+            "reminders[0].clock",
+        ),
+    ];
+    for (text, key) in cases {
+        let path = write(dir.path(), &text);
+        let out = run_binary(&["check"], Some(&path), &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key}: {stderr}");
+        assert!(
+            stderr.contains(&format!("`{key}`")),
+            "{key} not named: {stderr}"
+        );
+        assert!(!stderr.contains("SECRET"), "a secret leaked: {stderr}");
+    }
+}
