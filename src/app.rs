@@ -50,11 +50,6 @@ impl App {
     }
 
     fn build_with(config: Config, fingerprints: bool) -> anyhow::Result<App> {
-        anyhow::ensure!(
-            config.reminders.is_empty(),
-            "`reminders`: {}",
-            crate::config::REMINDERS_NOT_SENT
-        );
         let store = Store::open(&config.store.path, config.store.cache_mb)
             .with_context(|| format!("opening the store at {}", config.store.path.display()))?;
         let store = if fingerprints {
@@ -94,6 +89,7 @@ impl App {
             outbox,
             initial: config.poll.initial,
             detect_removed: config.poll.detect_removed,
+            rules: Arc::new(crate::reminders::Rules::from_config(&config, &windows)),
             concurrency: config.poll.concurrency,
             metrics: metrics.clone(),
         };

@@ -188,13 +188,6 @@ fn check(source: &ConfigSource) -> ExitCode {
 }
 
 async fn run(config: Config, args: RunArgs) -> ExitCode {
-    if !config.reminders.is_empty() {
-        eprintln!(
-            "invalid configuration: `reminders`: {}",
-            config::REMINDERS_NOT_SENT
-        );
-        return ExitCode::from(2);
-    }
     let shutdown = shutdown_on_signal();
     if !args.once {
         return report(crate::run(config, shutdown).await);

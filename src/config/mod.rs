@@ -23,7 +23,7 @@ pub use reminders::{ReminderConfig, StateFilter, StepConfig};
 pub use schedules::ScheduleConfig;
 pub use server::ServerConfig;
 pub use sinks::{ConsoleFormat, ConsoleSinkConfig, Filter, SinkConfig, WebhookSinkConfig};
-pub use warnings::{warnings, REMINDERS_NOT_SENT};
+pub use warnings::warnings;
 
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};

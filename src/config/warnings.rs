@@ -27,13 +27,5 @@ pub fn warnings(config: &Config) -> Vec<ConfigError> {
             warnings.push(ConfigError::new(format!("sinks[{i}].url"), reason));
         }
     }
-    if !config.reminders.is_empty() {
-        warnings.push(ConfigError::new("reminders", REMINDERS_NOT_SENT));
-    }
     warnings
 }
-
-/// Why `run` refuses `[[reminders]]` for now: a rule that is accepted and never sends would be
-/// an alert silently lost. `check` validates them (and says this), so they can be prepared.
-pub const REMINDERS_NOT_SENT: &str = "valid, but this build does not send reminders yet: \
-     `run` refuses to start with [[reminders]] rather than accept rules it would never send";

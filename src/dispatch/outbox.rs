@@ -110,6 +110,29 @@ impl Outbox {
             .collect()
     }
 
+    /// One entry for each of `sinks` that is configured, whatever their filters say (a reminder
+    /// step names its sinks), carrying `poll`.
+    pub fn route_to(
+        &self,
+        event: Event,
+        sinks: &[String],
+        poll: u64,
+    ) -> Vec<(String, OutboxEntry)> {
+        let now = Utc::now();
+        let named = sinks
+            .iter()
+            .filter(|s| self.by_name.contains_key(s.as_str()));
+        named
+            .map(|sink| {
+                let entry = OutboxEntry {
+                    poll,
+                    ..OutboxEntry::new(event.clone(), now)
+                };
+                (sink.clone(), entry)
+            })
+            .collect()
+    }
+
     /// Commits state and entries in one atomic step, then wakes the sinks that got entries.
     pub fn commit(&self, org: &str, commit: &Commit) -> Result<(), StoreError> {
         self.store.commit(org, commit)?;

@@ -6,6 +6,7 @@
 //! it are committed (what they showed was real). `conversation.removed` needs a complete listing.
 
 mod cadence;
+mod clocks;
 mod page;
 mod removals;
 mod staged;
@@ -38,6 +39,8 @@ pub struct PollContext {
     pub initial: InitialMode,
     /// Whether complete listings report removals.
     pub detect_removed: bool,
+    /// The reminders and their clocks.
+    pub rules: Arc<crate::reminders::Rules>,
     /// Orgs listed at once.
     pub concurrency: usize,
     /// Where polls, pages and events are counted.
@@ -91,6 +94,11 @@ async fn list_org(
             other => break other,
         }
     };
+    if outcome == PageOutcome::Complete && !ctx.rules.is_empty() {
+        if let Err(error) = send_due_reminders(ctx, &mut listing) {
+            listing.report.error = Some(format!("cannot send the reminders due: {error}"));
+        }
+    }
     let mut report = listing.report.clone();
     report.complete = outcome == PageOutcome::Complete;
     if report.complete && ctx.detect_removed && state.baseline_done {
@@ -120,6 +128,15 @@ async fn list_org(
             .get_or_insert(format!("cannot record the org state: {error}"));
     }
     report
+}
+
+/// The reminder steps due after a complete listing, committed like a page.
+fn send_due_reminders(
+    ctx: &PollContext,
+    listing: &mut Listing<'_>,
+) -> Result<(), crate::store::StoreError> {
+    clocks::due(ctx, listing, Utc::now())?;
+    page::commit_staged(ctx, listing)
 }
 
 fn log_report(report: &OrgReport) {

@@ -40,9 +40,9 @@ pub struct Listing<'a> {
     cursor: Option<String>,
     cursors_seen: HashSet<String>,
     pub(super) ids_seen: HashSet<u64>,
-    emit: bool,
+    pub(super) emit: bool,
     pub(super) records_without_id: usize,
-    staged: Staged,
+    pub(super) staged: Staged,
     /// The running totals of what is committed.
     pub report: OrgReport,
 }
@@ -150,6 +150,15 @@ fn stage_page(
     for stored in reencoded.into_iter().chain(changes.writes) {
         listing.staged.write(stored);
     }
+    for (conversation, before) in changed.iter().zip(&previous) {
+        super::clocks::on_change(
+            ctx,
+            listing,
+            conversation,
+            before.is_some(),
+            diff_ctx.detected_at,
+        )?;
+    }
     for event in changes.events {
         let kind = event.kind;
         listing
@@ -157,8 +166,9 @@ fn stage_page(
             .queue(kind, ctx.outbox.route(event, listing.poll));
     }
     ctx.metrics.page(&org.id, page.len(), skipped.len());
-    if ctx.detect_removed {
-        // Only removal detection needs every id of the listing; without it, memory stays per page.
+    if ctx.detect_removed || !ctx.rules.is_empty() {
+        // Only removal detection and reminders (sent only for what the listing showed) need
+        // every id of the listing; without them, memory stays per page.
         let ids = page.iter().map(|c| hash_id(c.id()));
         listing.ids_seen.extend(ids);
     }
@@ -234,7 +244,10 @@ fn previous_of(
 
 /// Commits what is staged in one atomic step, wakes the sinks it queued for, and adds it to the
 /// report. On failure nothing of it is recorded (the next poll finds it again).
-fn commit_staged(ctx: &PollContext, listing: &mut Listing<'_>) -> Result<(), StoreError> {
+pub(super) fn commit_staged(
+    ctx: &PollContext,
+    listing: &mut Listing<'_>,
+) -> Result<(), StoreError> {
     let (pages, conversations, skipped) = (
         listing.staged.pages,
         listing.staged.conversations,

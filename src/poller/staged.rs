@@ -11,7 +11,8 @@
 
 use crate::diff::Stored;
 use crate::event::{Conversation, EventType};
-use crate::store::{Commit, OutboxEntry};
+use crate::reminders::ReminderState;
+use crate::store::{Commit, OutboxEntry, ReminderWrite};
 use foldhash::fast::RandomState;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -32,6 +33,7 @@ pub const MAX_WAIT: Duration = Duration::from_millis(250);
 pub struct Staged {
     commit: Commit,
     by_id: HashMap<String, usize, RandomState>,
+    clocks: HashMap<(String, String), usize, RandomState>,
     events: Vec<EventType>,
     since: Option<Instant>,
     /// Pages gathered.
@@ -61,6 +63,31 @@ impl Staged {
         }
     }
 
+    /// Adds a reminder clock to write; a later one for the same clock replaces it.
+    pub fn clock(&mut self, write: ReminderWrite) {
+        self.since.get_or_insert_with(Instant::now);
+        let key = (write.conversation.clone(), write.reminder.clone());
+        match self.clocks.get(&key) {
+            Some(&i) => self.commit.reminders[i] = write,
+            None => {
+                self.clocks.insert(key, self.commit.reminders.len());
+                self.commit.reminders.push(write);
+            }
+        }
+    }
+
+    /// The clock staged for (conversation, reminder): `Some(state)` when this listing changed it.
+    pub fn staged_clock(
+        &self,
+        conversation: &str,
+        reminder: &str,
+    ) -> Option<Option<ReminderState>> {
+        let key = (conversation.to_string(), reminder.to_string());
+        self.clocks
+            .get(&key)
+            .map(|&i| self.commit.reminders[i].state)
+    }
+
     /// Adds an event's outbox entries (one per sink that takes it).
     pub fn queue(&mut self, kind: EventType, entries: Vec<(String, OutboxEntry)>) {
         self.since.get_or_insert_with(Instant::now);
@@ -70,7 +97,7 @@ impl Staged {
 
     /// Whether it is time to commit: enough keys, or a change has waited long enough.
     pub fn is_due(&self) -> bool {
-        self.commit.writes.len() + self.commit.outbox.len() >= LIMIT
+        self.commit.writes.len() + self.commit.outbox.len() + self.commit.reminders.len() >= LIMIT
             || self.deadline().is_some_and(|t| t <= Instant::now())
     }
 

@@ -11,11 +11,13 @@
 
 mod core;
 mod event;
+mod rules;
 #[cfg(test)]
 mod tests;
 
 pub use self::core::{evaluate, next_due, since_for, wall_age, DueStep, Evaluation, NextDue, Seen};
 pub use self::event::{reminder_event, reminder_event_id, ReminderData};
+pub use self::rules::Rules;
 
 use crate::config::{ReminderConfig, StateFilter};
 use crate::event::Conversation;

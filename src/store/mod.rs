@@ -7,6 +7,7 @@
 //! - `outbox`: `sink \0 seq` (u64 BE) → next attempt (i64 BE, ms) + [`OutboxEntry`] JSON
 //! - `outbox_due`: `sink \0 next attempt (u64 BE, ms) seq` → nothing: the due-time index
 //! - `dead_letters`: `seq` (u64 BE) → dead time, sink + [`DeadLetter`] JSON
+//! - `reminders`, `reminders_due`: reminder clocks and when each is next due (see `reminders.rs`)
 //! - default tree: `format_version`, `poll` (the last poll number)
 //!
 //! Queue sizes per sink are counters ([`SinkCounts`]), counted once at open.
@@ -16,6 +17,7 @@ mod dead;
 mod fingerprints;
 mod migrate;
 mod outbox;
+mod reminders;
 mod state;
 mod tx;
 
@@ -23,6 +25,7 @@ pub use counts::SinkCounts;
 pub use dead::{DeadFilter, DeadLetter};
 pub use fingerprints::Fingerprints;
 pub use outbox::{Due, OutboxEntry};
+pub use reminders::{DueReminder, ReminderWrite};
 pub use state::{Commit, Encoded, OrgState, Previous};
 
 use std::path::{Path, PathBuf};
@@ -110,6 +113,8 @@ pub struct Store {
     outbox: sled::Tree,
     outbox_due: sled::Tree,
     dead: sled::Tree,
+    reminders: sled::Tree,
+    reminders_due: sled::Tree,
     counts: Arc<counts::Counts>,
     health: Arc<tx::Health>,
     /// Kept by a process that polls more than once (see [`Store::keep_fingerprints`]).
@@ -146,6 +151,8 @@ impl Store {
             outbox,
             outbox_due,
             dead,
+            reminders: db.open_tree("reminders")?,
+            reminders_due: db.open_tree("reminders_due")?,
             fingerprints: None,
             db,
         })

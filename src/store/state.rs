@@ -65,6 +65,8 @@ pub struct Commit {
     pub deletes: Vec<String>,
     /// Outbox entries: (sink name, entry).
     pub outbox: Vec<(String, OutboxEntry)>,
+    /// Reminder clocks started, advanced or ended.
+    pub reminders: Vec<super::ReminderWrite>,
 }
 
 impl Store {
@@ -142,7 +144,8 @@ impl Store {
     }
 
     fn commit_unwatched(&self, org: &str, commit: &Commit) -> Result<()> {
-        if commit.writes.is_empty() && commit.deletes.is_empty() && commit.outbox.is_empty() {
+        let nothing = commit.writes.is_empty() && commit.deletes.is_empty();
+        if nothing && commit.outbox.is_empty() && commit.reminders.is_empty() {
             return Ok(());
         }
         let keys = self.encode_commit(org, commit)?;
@@ -180,6 +183,8 @@ impl Store {
             writes,
             deletes,
             entries,
+            org: org.to_string(),
+            reminders: super::reminders::encode_reminders(org, &commit.reminders)?,
         })
     }
 
@@ -187,22 +192,23 @@ impl Store {
     /// deleted. The entries' counters follow a successful commit.
     fn apply(&self, keys: &Keys) -> (Result<()>, Vec<sled::IVec>) {
         let replaced = RefCell::new(Vec::new());
-        let result = self.transact_with_conversations(|conversations, outbox, index| {
-            // A transaction may run more than once (on a conflict): only the last run counts.
-            let mut replaced = replaced.borrow_mut();
-            replaced.clear();
-            for (key, value) in &keys.writes {
-                replaced.extend(conversations.insert(key.as_slice(), value.as_slice())?);
-            }
-            for key in &keys.deletes {
-                replaced.extend(conversations.remove(key.as_slice())?);
-            }
-            for entry in &keys.entries {
-                outbox.insert(entry.key.as_slice(), entry.value.as_slice())?;
-                index.insert(entry.index.as_slice(), &[])?;
-            }
-            Ok(())
-        });
+        let result =
+            self.transact_with_conversations(|conversations, outbox, index, clocks, due| {
+                // A transaction may run more than once (on a conflict): only the last run counts.
+                let mut replaced = replaced.borrow_mut();
+                replaced.clear();
+                for (key, value) in &keys.writes {
+                    replaced.extend(conversations.insert(key.as_slice(), value.as_slice())?);
+                }
+                for key in &keys.deletes {
+                    replaced.extend(conversations.remove(key.as_slice())?);
+                }
+                for entry in &keys.entries {
+                    outbox.insert(entry.key.as_slice(), entry.value.as_slice())?;
+                    index.insert(entry.index.as_slice(), &[])?;
+                }
+                super::reminders::apply_reminders(clocks, due, &keys.org, &keys.reminders)
+            });
         if result.is_ok() {
             for entry in &keys.entries {
                 self.counts.queued(&entry.sink, 1, 0);
@@ -246,6 +252,8 @@ struct Keys {
     writes: Vec<(Vec<u8>, Vec<u8>)>,
     deletes: Vec<Vec<u8>>,
     entries: Vec<NewEntry>,
+    org: String,
+    reminders: Vec<super::reminders::EncodedReminder>,
 }
 
 /// Keys and encoded snapshots; when a key is written twice, only the last write is kept (the

@@ -36,6 +36,7 @@ fn a_commit_writes_state_and_outbox_together_and_survives_reopening() {
             }],
             deletes: vec![],
             outbox: vec![("hook".into(), entry)],
+            reminders: vec![],
         };
         store.commit("o", &commit).unwrap();
         futures::executor::block_on(store.flush()).unwrap();

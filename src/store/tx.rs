@@ -59,14 +59,22 @@ impl Store {
             .map_err(tx_error)
     }
 
-    /// Runs `work` on the conversations, the outbox and its index as one atomic step.
+    /// Runs `work` on the conversations, the outbox and its index, and the reminder clocks and
+    /// their index, as one atomic step.
     pub(super) fn transact_with_conversations(
         &self,
-        work: impl Fn(Tx, Tx, Tx) -> TxResult<()>,
+        work: impl Fn(Tx, Tx, Tx, Tx, Tx) -> TxResult<()>,
     ) -> Result<()> {
         use sled::Transactional;
-        (&self.conversations, &self.outbox, &self.outbox_due)
-            .transaction(|(a, b, c)| work(a, b, c))
+        let trees = (&self.conversations, &self.outbox, &self.outbox_due);
+        (
+            trees.0,
+            trees.1,
+            trees.2,
+            &self.reminders,
+            &self.reminders_due,
+        )
+            .transaction(|(a, b, c, d, e)| work(a, b, c, d, e))
             .map_err(tx_error)
     }
 }

@@ -19,6 +19,7 @@ mod pipeline;
 mod queues;
 mod queues_admin;
 mod reminders;
+mod reminders_sent;
 mod removals;
 mod schedules;
 mod sink_faults;

@@ -50,25 +50,6 @@ fn check_accepts_the_recipe_and_shows_its_steps() {
     assert!(stdout.contains("[[reminders]]"), "{stdout}");
     assert!(stdout.contains("name = \"unread-inbox\""), "{stdout}");
     assert!(stdout.contains("after = \"4h\""), "{stdout}");
-    assert!(
-        stderr.contains("does not send reminders yet"),
-        "check says so: {stderr}"
-    );
-}
-
-#[test]
-fn run_refuses_reminders_it_would_never_send() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), &format!("{SINKS}{RECIPE}"));
-    for args in [&["run", "--once"][..], &["run"]] {
-        let out = run_binary(args, Some(&path), &[]);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(
-            stderr.contains("`reminders`: valid, but this build does not send"),
-            "{stderr}"
-        );
-    }
 }
 
 #[test]
