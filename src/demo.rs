@@ -32,7 +32,8 @@ pub async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::Result<
     eprintln!(
         "demo: simulated HyperRep API at {} with {} orgs; store in {} (deleted on exit).\n\
          demo: the first poll records a baseline; then conversations change every few seconds and\n\
-         demo: each change is printed below by the console sink. Ctrl-C stops.",
+         demo: each change is printed below by the console sink; a conversation left unread gets\n\
+         demo: a reminder after 8 s and another after 30 s. Ctrl-C stops.",
         simulator.base_url(),
         simulator.org_ids().len(),
         store.path().display()
@@ -65,7 +66,9 @@ fn demo_config(
     let toml = format!(
         "[api]\nbase_url = \"{}\"\napi_key = \"{}\"\npage_size = 5\n\
          [poll]\ninterval = \"{}\"\n[store]\npath = {:?}\ncache_mb = 8\n[server]\nlisten = \"127.0.0.1:0\"\n{orgs}\
-         [[sinks]]\nname = \"console\"\ntype = \"console\"\n",
+         [[sinks]]\nname = \"console\"\ntype = \"console\"\n\
+         [[reminders]]\nname = \"still-unread\"\nwhen = {{ is_read = false }}\n\
+         steps = [{{ after = \"8s\", sinks = [\"console\"] }}, {{ after = \"30s\", sinks = [\"console\"] }}]\n",
         simulator.base_url(),
         simulator.api_key(),
         humantime::format_duration(interval),

@@ -14,6 +14,20 @@ pub struct Status {
     pub orgs: Vec<OrgStatus>,
     /// One per configured sink, plus any sink that still has entries but is no longer configured.
     pub sinks: Vec<SinkStatus>,
+    /// One per configured reminder.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reminders: Vec<ReminderStatus>,
+}
+
+/// One reminder.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReminderStatus {
+    /// Its name.
+    pub name: String,
+    /// Conversations in its state (a clock runs for each).
+    pub in_state: usize,
+    /// The earliest time a step is due (with a `clock`, at the earliest: closed hours add to it).
+    pub next_step_due: Option<DateTime<Utc>>,
 }
 
 /// One org.
@@ -78,9 +92,24 @@ pub fn collect(store: &Store, config: &Config) -> Result<Status, StoreError> {
             last_error: state.last_error,
         });
     }
+    let overview = store.reminder_overview()?;
+    let reminders = config
+        .reminders
+        .iter()
+        .map(|r| {
+            let (in_state, next_step_due) = overview.get(&r.name).copied().unwrap_or_default();
+            let name = r.name.clone();
+            ReminderStatus {
+                name,
+                in_state,
+                next_step_due,
+            }
+        })
+        .collect();
     Ok(Status {
         orgs,
         sinks: sinks(store, config)?,
+        reminders,
     })
 }
 
@@ -156,6 +185,17 @@ impl Status {
                     .as_ref()
                     .map(|e| format!(", last error: {e}"))
                     .unwrap_or_default()
+            ));
+        }
+        if !self.reminders.is_empty() {
+            out.push_str("reminders:\n");
+        }
+        for reminder in &self.reminders {
+            out.push_str(&format!(
+                "  {}: {} in the state, next step due {}\n",
+                reminder.name,
+                reminder.in_state,
+                when(&reminder.next_step_due)
             ));
         }
         out.push_str("sinks:\n");

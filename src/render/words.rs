@@ -28,18 +28,23 @@ pub fn describe(event: &Event) -> String {
     }
 }
 
-/// "Reminder 2 of 3: unread-inbox for 1h".
+/// "Still unread after 1h: step 2 of 3 (unread-inbox)", or "Still in billing after 4h: …" for
+/// a rule on folders alone: what nobody did, in the words of the conversation's state.
 fn reminder(event: &Event) -> String {
-    match &event.data.reminder {
-        Some(r) => format!(
-            "Reminder {} of {}: {} for {}",
-            r.step,
-            r.steps,
-            r.name,
-            humantime::format_duration(r.after)
-        ),
-        None => "Reminder".into(),
-    }
+    let Some(r) = &event.data.reminder else {
+        return "Reminder".into();
+    };
+    let conversation = &event.data.conversation;
+    let state = match (conversation.is_read(), conversation.folder()) {
+        (Some(false), _) => "unread".to_string(),
+        (_, Some(folder)) => format!("in {folder}"),
+        _ => "waiting".to_string(),
+    };
+    let after = humantime::format_duration(r.after);
+    format!(
+        "Still {state} after {after}: step {} of {} ({})",
+        r.step, r.steps, r.name
+    )
 }
 
 fn change(event: &Event, field: Field) -> String {

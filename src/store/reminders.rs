@@ -9,6 +9,7 @@
 use super::{corrupt, pair_key, prefix, Result, Store};
 use crate::reminders::ReminderState;
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 
 /// One clock to write (or end) with a commit.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +23,9 @@ pub struct ReminderWrite {
     /// When its next step is due (at the earliest); `None`: no step left.
     pub due: Option<DateTime<Utc>>,
 }
+
+/// Per reminder: clocks running, and the earliest time a step is due.
+pub type Overview = (usize, Option<DateTime<Utc>>);
 
 /// A reminder clock that is due.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,17 +116,27 @@ impl Store {
         Ok(due)
     }
 
-    /// How many conversations each reminder's clock runs for (a scan: for `status`).
-    pub fn reminder_clocks(&self) -> Result<std::collections::BTreeMap<String, usize>> {
-        let mut counts = std::collections::BTreeMap::new();
-        for key in self.reminders.iter().keys() {
-            let key = key?;
+    /// Per reminder: how many clocks run (conversations in its state) and the earliest time a
+    /// step is due (a scan of the clocks: for `status`, not for polls).
+    pub fn reminder_overview(&self) -> Result<BTreeMap<String, Overview>> {
+        let mut overview: BTreeMap<String, Overview> = BTreeMap::new();
+        for item in self.reminders.iter() {
+            let (key, value) = item?;
             let name = key.rsplit(|b| *b == 0).next().unwrap_or_default();
-            *counts
+            let entry = overview
                 .entry(String::from_utf8_lossy(name).into_owned())
-                .or_default() += 1;
+                .or_default();
+            entry.0 += 1;
+            let due = header_due(&value)?;
+            let due = (due != u64::MAX)
+                .then(|| DateTime::from_timestamp_millis(due as i64))
+                .flatten();
+            entry.1 = match (entry.1, due) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
         }
-        Ok(counts)
+        Ok(overview)
     }
 }
 

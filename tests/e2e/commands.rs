@@ -255,11 +255,11 @@ async fn the_binary_runs_as_the_image_runs_it_and_healthcheck_reports_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_prints_events_in_words_in_local_time_without_technical_log_lines() {
+async fn the_demo_prints_changes_and_a_reminder_in_words_in_local_time_without_log_lines() {
     let mut command = binary();
     // As a user starts it: no RUST_LOG, in a time zone of their own.
     command.env_remove("RUST_LOG").env("TZ", "Asia/Kolkata");
-    command.args(["demo", "--for", "6s", "--interval", "300ms"]);
+    command.args(["demo", "--for", "14s", "--interval", "300ms"]);
     let out = tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
         .unwrap();

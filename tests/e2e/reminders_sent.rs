@@ -72,6 +72,16 @@ async fn an_unread_conversation_is_reminded_step_by_step_and_escalated_to_more_s
     unread_in_inbox(&world, &id, chrono::Utc::now());
     poll_and_deliver(&app).await;
     assert!(reminders(&world.hook.events()).is_empty(), "not before 1 s");
+    let status = hyperrep_notifier::status::collect(&app.store, &app.config).unwrap();
+    let clock = &status.reminders[0];
+    assert_eq!(
+        (clock.name.as_str(), clock.in_state),
+        ("unread-inbox", 1),
+        "status shows it"
+    );
+    assert!(clock
+        .next_step_due
+        .is_some_and(|at| at <= chrono::Utc::now() + chrono::Duration::seconds(2)));
 
     tokio::time::sleep(Duration::from_millis(1200)).await;
     poll_and_deliver(&app).await;
@@ -157,4 +167,32 @@ async fn first_sight_sends_no_overdue_step_but_the_later_ones() {
         "step 2 only"
     );
     assert_eq!(reminders(&pager.events()), [(2, id)]);
+}
+
+#[tokio::test]
+async fn with_a_clock_only_the_time_inside_its_windows_counts() {
+    let world = World::start(1, 5).await;
+    let pager = Receiver::start().await;
+    // Support hours six hours from now: closed for the whole test.
+    let hour = chrono::Timelike::hour(&(chrono::Utc::now() + chrono::Duration::hours(6)));
+    let config = reminder_config(&pager, "1s", "3s").replace(
+        "[[reminders]]\n",
+        &format!("[[schedules]]\nname = \"later\"\nhours = [\"{hour:02}:00-{hour:02}:30\"]\n[[reminders]]\nclock = \"later\"\n"),
+    );
+    let app = world.app(&config);
+    let id = all_read(&world)[3].clone();
+    poll_and_deliver(&app).await;
+    unread_in_inbox(&world, &id, chrono::Utc::now());
+    poll_and_deliver(&app).await;
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    poll_and_deliver(&app).await;
+    poll_and_deliver(&app).await;
+
+    assert!(
+        reminders(&world.hook.events()).is_empty(),
+        "closed hours do not count"
+    );
+    let status = hyperrep_notifier::status::collect(&app.store, &app.config).unwrap();
+    assert_eq!(status.reminders[0].in_state, 1, "the clock still runs");
 }

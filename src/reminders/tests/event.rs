@@ -75,7 +75,14 @@ fn a_reminder_event_reads_as_which_step_of_which_reminder() {
     let event = reminder_event(&ctx(t(62)), &unread_inbox(), &state, &due, &unread);
     assert_eq!(
         crate::render::describe(&event),
-        "Reminder 2 of 3: unread-inbox for 1h"
+        "Still unread after 1h: step 2 of 3 (unread-inbox)"
+    );
+    let read = conversation("billing", true, None);
+    let event = reminder_event(&ctx(t(62)), &unread_inbox(), &state, &due, &read);
+    assert_eq!(
+        crate::render::describe(&event),
+        "Still in billing after 1h: step 2 of 3 (unread-inbox)",
+        "a rule on folders alone speaks of the folder"
     );
 }
 
