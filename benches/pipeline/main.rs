@@ -1,13 +1,14 @@
-//! `cargo bench --bench pipeline [-- scan store deliver backlog memory start]`: the pipeline over the
-//! simulator on loopback, with the notifier on one core (a current-thread runtime on the main
-//! thread) and the simulator and receivers on another thread named `sim`, whose CPU time is not
-//! counted. Prints a table and writes `target/bench-results.json`.
+//! `cargo bench --bench pipeline [-- scan scan-reminders store deliver backlog memory start]`:
+//! the pipeline over the simulator on loopback, with the notifier on one core (a current-thread
+//! runtime on the main thread) and the simulator and receivers on another thread named `sim`,
+//! whose CPU time is not counted. Prints a table and writes `target/bench-results.json`.
 
 mod backlog;
 mod daemon;
 mod deliver;
 mod measure;
 mod process;
+mod reminders;
 mod scan;
 mod store;
 
@@ -122,6 +123,9 @@ fn main() {
         rows.extend(scan::scan(&bench, 1, 100_000, scan::Prints::Warm));
         rows.extend(scan::scan(&bench, 100, 1_000, scan::Prints::Warm));
         rows.extend(scan::scan(&bench, 1, 100_000, scan::Prints::Cold));
+    }
+    if run("scan-reminders") {
+        rows.extend(reminders::scan_reminders(&bench));
     }
     if run("store") {
         rows.extend(store::store(&bench));

@@ -11,10 +11,10 @@ use tokio_util::sync::CancellationToken;
 
 /// Pairs measured per case; the figures are medians (ratios: the median of the pairs' ratios,
 /// so a slow moment of the machine weighs on both sides of one pair only).
-const PAIRS: usize = 11;
+pub const PAIRS: usize = 11;
 
 /// Every page of every org, one org after the other, parsed and dropped.
-async fn bare_listing(client: &ApiClient, sim: &Simulator) -> usize {
+pub async fn bare_listing(client: &ApiClient, sim: &Simulator) -> usize {
     let (cancel, mut seen) = (CancellationToken::new(), 0);
     for org in sim.org_ids() {
         let mut cursor: Option<String> = None;
