@@ -2,7 +2,8 @@
 //! `hyperrep_notifier_` prefix, and the series created at 0 for a [`Layout`].
 
 use super::labels::{
-    OrgLabel, OrgOutcome, ReasonLabel, SinkLabel, SinkOutcome, StatusLabel, TypeLabel, VersionLabel,
+    OrgLabel, OrgOutcome, ReasonLabel, ReminderStep, SinkLabel, SinkOutcome, StatusLabel,
+    TypeLabel, VersionLabel,
 };
 use super::layout::{api_buckets, Layout};
 use crate::event::EventType;
@@ -27,6 +28,7 @@ pub(super) struct PollFamilies {
     pub skipped: Family<OrgLabel, Counter>,
     pub pages_refused: Family<ReasonLabel, Counter>,
     pub events: Family<TypeLabel, Counter>,
+    pub reminders: Family<ReminderStep, Counter>,
 }
 
 /// The families of delivery, by sink.
@@ -35,6 +37,8 @@ pub(super) struct DeliveryFamilies {
     pub delivery_seconds: Family<SinkLabel, Histogram>,
     pub outbox: Family<SinkLabel, Gauge>,
     pub dead_letters: Family<SinkLabel, Gauge>,
+    pub in_window: Family<SinkLabel, Gauge>,
+    pub waiting_for_window: Family<SinkLabel, Gauge>,
 }
 
 /// The outcomes of a poll and of a delivery, each a series from the start.
@@ -90,13 +94,31 @@ impl PollFamilies {
                 "Listing pages refused whole, by reason",
             ),
             events: family(r, "events", "Events detected, by type"),
+            reminders: family(
+                r,
+                "reminders_sent",
+                "Reminder events queued, by reminder and step (one per event, whatever its sinks)",
+            ),
         };
         layout
             .orgs
             .iter()
             .for_each(|(org, name)| families.precreate(org, name));
         families.precreate_kinds();
+        for (reminder, steps) in &layout.reminders {
+            families.precreate_steps(reminder, *steps);
+        }
         families
+    }
+
+    /// Every step of `reminder`, at 0: an escalation alert needs its series before it fires.
+    fn precreate_steps(&self, reminder: &str, steps: u32) {
+        for step in 1..=steps {
+            let _ = self.reminders.get_or_create(&ReminderStep {
+                reminder: reminder.to_string(),
+                step: step.to_string(),
+            });
+        }
     }
 
     /// Every event type and refusal reason, at 0: they are known before any org is.
@@ -148,15 +170,25 @@ impl DeliveryFamilies {
                 "dead_letters",
                 "Entries that will not be retried without an operator",
             ),
+            in_window: family(
+                r,
+                "sink_in_window",
+                "1 while a sink may deliver (in its window, or it has none), 0 outside its window",
+            ),
+            waiting_for_window: family(
+                r,
+                "outbox_waiting_for_window",
+                "Entries waiting for their sink's delivery window to open",
+            ),
         };
-        layout
-            .sinks
-            .iter()
-            .for_each(|sink| families.precreate(sink));
+        for sink in &layout.sinks {
+            families.precreate(sink, !layout.closed.contains(sink));
+        }
         families
     }
 
-    fn precreate(&self, sink: &str) {
+    /// `open`: whether `sink` may deliver now (no window, or in it).
+    fn precreate(&self, sink: &str, open: bool) {
         for outcome in DELIVERY_OUTCOMES {
             let _ = self.deliveries.get_or_create(&SinkOutcome {
                 sink: sink.to_string(),
@@ -169,6 +201,8 @@ impl DeliveryFamilies {
         let _ = self.delivery_seconds.get_or_create(&label);
         let _ = self.outbox.get_or_create(&label);
         let _ = self.dead_letters.get_or_create(&label);
+        let _ = self.waiting_for_window.get_or_create(&label);
+        self.in_window.get_or_create(&label).set(i64::from(open));
     }
 }
 

@@ -39,6 +39,15 @@ pub struct SinkOutcome {
     pub outcome: String,
 }
 
+/// `reminder` and `step` labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReminderStep {
+    /// The reminder's name.
+    pub reminder: String,
+    /// The step, 1-based as in the event (`"1"`, `"2"`, ...).
+    pub step: String,
+}
+
 /// A single string label (`status`, `type`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StatusLabel {

@@ -13,6 +13,11 @@ pub struct Layout {
     pub orgs: Vec<(String, String)>,
     /// Every sink's name.
     pub sinks: Vec<String>,
+    /// The sinks outside their delivery window when the layout was made: their window gauge
+    /// starts at 0 (the others at 1), until a scrape reads the windows again.
+    pub closed: Vec<String>,
+    /// `(name, number of steps)` of every reminder.
+    pub reminders: Vec<(String, u32)>,
     /// `api.timeout`: the API latency buckets reach past it.
     pub api_timeout: Duration,
     /// `poll.interval`, exported so that alerts can say "3 intervals" without a copy of it.
@@ -25,6 +30,8 @@ impl Default for Layout {
         Layout {
             orgs: Vec::new(),
             sinks: Vec::new(),
+            closed: Vec::new(),
+            reminders: Vec::new(),
             api_timeout: Duration::from_secs(15),
             poll_interval: Duration::from_secs(60),
         }
@@ -40,10 +47,33 @@ impl From<&Config> for Layout {
                 .map(|o| (o.id.clone(), o.label().to_string()))
                 .collect(),
             sinks: config.sinks.iter().map(|s| s.name().to_string()).collect(),
+            closed: closed_sinks(config, chrono::Utc::now()),
+            reminders: config
+                .reminders
+                .iter()
+                .map(|r| {
+                    (
+                        r.name.clone(),
+                        u32::try_from(r.steps.len()).unwrap_or(u32::MAX),
+                    )
+                })
+                .collect(),
             api_timeout: config.api.timeout,
             poll_interval: config.poll.interval,
         }
     }
+}
+
+/// The sinks whose `deliver_during` schedule is closed at `now`. A schedule the configuration
+/// lacks is left to `check` to refuse: such a sink counts as open here, as it has no window.
+fn closed_sinks(config: &Config, now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+    let schedules = crate::app::schedules(config);
+    let closed = config.sinks.iter().filter(|sink| {
+        sink.deliver_during()
+            .and_then(|name| schedules.get(name))
+            .is_some_and(|schedule| !schedule.is_open(now))
+    });
+    closed.map(|sink| sink.name().to_string()).collect()
 }
 
 /// Upper bounds of the API latency buckets: doubling from 5 ms up to the first bound beyond

@@ -10,7 +10,8 @@ mod process;
 mod text;
 
 pub use labels::{
-    OrgLabel, OrgOutcome, ReasonLabel, SinkLabel, SinkOutcome, StatusLabel, TypeLabel, VersionLabel,
+    OrgLabel, OrgOutcome, ReasonLabel, ReminderStep, SinkLabel, SinkOutcome, StatusLabel,
+    TypeLabel, VersionLabel,
 };
 pub use layout::{api_buckets, Layout};
 pub use text::Format;
@@ -114,6 +115,15 @@ impl Metrics {
         self.0.poll.events.get_or_create(&label).inc();
     }
 
+    /// One reminder event queued (committed) for step `step` (1-based) of `reminder`.
+    pub fn reminder_sent(&self, reminder: &str, step: u32) {
+        let label = ReminderStep {
+            reminder: reminder.to_string(),
+            step: step.to_string(),
+        };
+        self.0.poll.reminders.get_or_create(&label).inc();
+    }
+
     /// The end of one org's poll.
     pub fn poll(&self, org: &str, complete: bool, at: chrono::DateTime<chrono::Utc>) {
         let OrgLabel { org, org_name } = self.org(org);
@@ -179,6 +189,24 @@ impl Metrics {
         delivery.outbox.get_or_create(&label).set(outbox as i64);
         let dead = delivery.dead_letters.get_or_create(&label);
         dead.set(dead_letters as i64);
+    }
+
+    /// Sets the window gauges of `sink` (read at scrape time): whether it may deliver now, and
+    /// so whether its `outbox` entries are waiting for its window rather than for their turn.
+    pub fn window(&self, sink: &str, open: bool, outbox: usize) {
+        let label = SinkLabel {
+            sink: sink.to_string(),
+        };
+        let delivery = &self.0.delivery;
+        delivery
+            .in_window
+            .get_or_create(&label)
+            .set(i64::from(open));
+        let waiting = if open { 0 } else { outbox as i64 };
+        delivery
+            .waiting_for_window
+            .get_or_create(&label)
+            .set(waiting);
     }
 
     /// The exposition in `format`.

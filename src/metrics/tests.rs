@@ -158,3 +158,81 @@ fn openmetrics_keeps_its_own_counter_names_and_ends_with_eof() {
         "{text}"
     );
 }
+
+/// A reminder of two steps, and sinks without a window, always in theirs (`day`) and outside
+/// theirs (`night`: half an hour a day, six hours from now).
+fn with_reminder_and_windows() -> Metrics {
+    use chrono::Timelike;
+    let hour = (chrono::Utc::now() + chrono::Duration::hours(6)).hour();
+    let config = format!(
+        "{CONFIG}[[sinks]]\nname = \"day\"\ntype = \"console\"\ndeliver_during = \"always\"\n\
+         [[sinks]]\nname = \"night\"\ntype = \"console\"\ndeliver_during = \"later\"\n\
+         [[schedules]]\nname = \"always\"\n\
+         [[schedules]]\nname = \"later\"\nhours = [\"{hour:02}:00-{hour:02}:30\"]\n\
+         [[reminders]]\nname = \"unread\"\nwhen = {{ is_read = false }}\n\
+         steps = [{{ after = \"15m\", sinks = [\"out\"] }}, {{ after = \"1h\", sinks = [\"day\"] }}]\n"
+    );
+    Metrics::for_config(&crate::config::load_str(&config).expect("a valid configuration"))
+}
+
+fn has(text: &str, series: &str) -> bool {
+    samples(text).contains(&series)
+}
+
+#[test]
+fn every_reminder_step_and_sink_window_has_its_series_from_the_start() {
+    let text = with_reminder_and_windows().encode(Format::Text);
+    let expected = [
+        r#"hyperrep_notifier_reminders_sent_total{reminder="unread",step="1"} 0"#,
+        r#"hyperrep_notifier_reminders_sent_total{reminder="unread",step="2"} 0"#,
+        r#"hyperrep_notifier_sink_in_window{sink="out"} 1"#,
+        r#"hyperrep_notifier_sink_in_window{sink="day"} 1"#,
+        r#"hyperrep_notifier_sink_in_window{sink="night"} 0"#,
+        r#"hyperrep_notifier_outbox_waiting_for_window{sink="out"} 0"#,
+        r#"hyperrep_notifier_outbox_waiting_for_window{sink="night"} 0"#,
+    ];
+    for series in expected {
+        assert!(has(&text, series), "{series} missing from\n{text}");
+    }
+    assert!(
+        !text.contains(r#"step="3""#),
+        "only configured steps: {text}"
+    );
+}
+
+#[test]
+fn a_reminder_sent_is_counted_under_its_reminder_and_step_only() {
+    let metrics = with_reminder_and_windows();
+    metrics.reminder_sent("unread", 2);
+    metrics.reminder_sent("unread", 2);
+    let text = metrics.encode(Format::Text);
+    let step = |n: u32, v: u32| {
+        format!("hyperrep_notifier_reminders_sent_total{{reminder=\"unread\",step=\"{n}\"}} {v}")
+    };
+    assert!(has(&text, &step(2, 2)) && has(&text, &step(1, 0)), "{text}");
+}
+
+#[test]
+fn the_outbox_waits_for_the_window_only_while_the_sink_is_outside_it() {
+    let metrics = with_reminder_and_windows();
+    metrics.window("night", false, 3);
+    let text = metrics.encode(Format::Text);
+    assert!(
+        has(&text, r#"hyperrep_notifier_sink_in_window{sink="night"} 0"#)
+            && has(
+                &text,
+                r#"hyperrep_notifier_outbox_waiting_for_window{sink="night"} 3"#
+            ),
+        "{text}"
+    );
+    metrics.window("night", true, 3);
+    let text = metrics.encode(Format::Text);
+    assert!(
+        has(&text, r#"hyperrep_notifier_sink_in_window{sink="night"} 1"#)
+            && has(
+                &text,
+                r#"hyperrep_notifier_outbox_waiting_for_window{sink="night"} 0"#
+            ),
+        "in its window, its entries wait for their turn only: {text}"
+    );
+}

@@ -6,7 +6,7 @@
 
 use super::{hash_id, Listing, PollContext};
 use crate::diff::{DiffContext, Stored};
-use crate::event::{Conversation, EventType};
+use crate::event::Conversation;
 use crate::reminders::{
     evaluate, next_due, reminder_event, Evaluation, Reminder, ReminderState, Seen,
 };
@@ -142,6 +142,7 @@ fn advance(
         let event = reminder_event(&diff, reminder, &state, step, conversation);
         let sinks = reminder.step(step.step).map_or(&[][..], |s| &s.sinks[..]);
         let entries = ctx.outbox.route_to(event, sinks, listing.poll);
-        listing.staged.queue(EventType::Reminder, entries);
+        let staged = &mut listing.staged;
+        staged.queue_reminder(reminder.name(), step.step, entries);
     }
 }

@@ -253,16 +253,19 @@ pub(super) fn commit_staged(
         listing.staged.conversations,
         listing.staged.skipped,
     );
-    let (commit, events) = listing.staged.take();
+    let (commit, sent) = listing.staged.take();
     ctx.outbox.commit(&listing.org.id, &commit)?;
-    for kind in &events {
+    for kind in &sent.kinds {
         ctx.metrics.event(kind.as_str());
+    }
+    for (reminder, step) in &sent.reminders {
+        ctx.metrics.reminder_sent(reminder, *step);
     }
     let report = &mut listing.report;
     report.pages += pages;
     report.conversations += conversations;
     report.skipped += skipped;
-    report.events += events.len();
+    report.events += sent.kinds.len();
     report.written += commit.writes.len();
     Ok(())
 }

@@ -28,6 +28,15 @@ pub const LIMIT: usize = 1_000;
 /// machine) every 250 ms, which costs a few commits a listing, not hundreds.
 pub const MAX_WAIT: Duration = Duration::from_millis(250);
 
+/// The events of a commit, for the metrics once it is made.
+#[derive(Debug, Default)]
+pub struct Sent {
+    /// The kind of every event.
+    pub kinds: Vec<EventType>,
+    /// `(reminder, step)` of every reminder event.
+    pub reminders: Vec<(String, u32)>,
+}
+
 /// Pages diffed and not yet committed.
 #[derive(Debug, Default)]
 pub struct Staged {
@@ -35,6 +44,7 @@ pub struct Staged {
     by_id: HashMap<String, usize, RandomState>,
     clocks: HashMap<(String, String), usize, RandomState>,
     events: Vec<EventType>,
+    reminders: Vec<(String, u32)>,
     since: Option<Instant>,
     /// Pages gathered.
     pub pages: usize,
@@ -95,6 +105,18 @@ impl Staged {
         self.commit.outbox.extend(entries);
     }
 
+    /// Adds a reminder event's outbox entries, and remembers its reminder and step so that it is
+    /// counted once committed (not before: a failed commit sends nothing).
+    pub fn queue_reminder(
+        &mut self,
+        reminder: &str,
+        step: u32,
+        entries: Vec<(String, OutboxEntry)>,
+    ) {
+        self.queue(EventType::Reminder, entries);
+        self.reminders.push((reminder.to_string(), step));
+    }
+
     /// Whether it is time to commit: enough keys, or a change has waited long enough.
     pub fn is_due(&self) -> bool {
         self.commit.writes.len() + self.commit.outbox.len() + self.commit.reminders.len() >= LIMIT
@@ -106,10 +128,14 @@ impl Staged {
         self.since.map(|since| since + MAX_WAIT)
     }
 
-    /// Empties it, returning what to commit and the kinds of the events in it.
-    pub fn take(&mut self) -> (Commit, Vec<EventType>) {
+    /// Empties it, returning what to commit and what it sends.
+    pub fn take(&mut self) -> (Commit, Sent) {
         let taken = std::mem::take(self);
-        (taken.commit, taken.events)
+        let sent = Sent {
+            kinds: taken.events,
+            reminders: taken.reminders,
+        };
+        (taken.commit, sent)
     }
 
     /// How the page's conversations stand against what earlier pages staged: `Some(None)` when a
@@ -156,6 +182,17 @@ mod tests {
         assert_eq!(staged.previous(&same), Some(None));
         assert_eq!(staged.previous(&changed), Some(Some(&stored("c1", false))));
         assert_eq!(staged.previous(&stored("c2", false).conversation), None);
+    }
+
+    #[test]
+    fn a_queued_reminder_is_handed_back_with_its_name_and_step_for_counting() {
+        let mut staged = Staged::default();
+        staged.queue(EventType::Created, Vec::new());
+        staged.queue_reminder("unread", 2, Vec::new());
+        let (_, sent) = staged.take();
+        assert_eq!(sent.kinds, [EventType::Created, EventType::Reminder]);
+        assert_eq!(sent.reminders, [("unread".to_string(), 2)]);
+        assert!(staged.take().1.reminders.is_empty(), "taken: empty again");
     }
 
     #[tokio::test(start_paused = true)]

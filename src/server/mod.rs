@@ -108,9 +108,11 @@ async fn readyz(State(state): State<Shared>) -> Response {
 /// OpenMetrics is preferred (see [`Format::negotiate`]).
 async fn metrics(State(state): State<Shared>, headers: HeaderMap) -> Response {
     match crate::status::sinks(&state.store, &state.config) {
-        Ok(sinks) => sinks
-            .iter()
-            .for_each(|s| state.metrics.queues(&s.name, s.outbox, s.dead_letters)),
+        Ok(sinks) => sinks.iter().for_each(|s| {
+            state.metrics.queues(&s.name, s.outbox, s.dead_letters);
+            let open = s.window.as_ref().is_none_or(|w| w.open);
+            state.metrics.window(&s.name, open, s.outbox);
+        }),
         Err(e) => return internal(e),
     }
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());

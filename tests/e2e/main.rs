@@ -14,6 +14,7 @@ mod failures;
 mod filters;
 mod gathering;
 mod metrics;
+mod metrics_reminders;
 mod operations;
 mod pipeline;
 mod queues;
