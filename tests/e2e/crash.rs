@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 /// The daemon, its endpoints on an ephemeral port (tests run side by side: a fixed port would make
 /// a second daemon fail to start).
-fn start_daemon(config: &std::path::Path) -> Child {
+pub(crate) fn start_daemon(config: &std::path::Path) -> Child {
     binary()
         .arg("--config")
         .arg(config)
@@ -23,10 +23,10 @@ fn start_daemon(config: &std::path::Path) -> Child {
 }
 
 /// A small deterministic generator, so a failing run can be replayed from its seed.
-struct Lcg(u64);
+pub(crate) struct Lcg(pub(crate) u64);
 
 impl Lcg {
-    fn next(&mut self, below: u64) -> u64 {
+    pub(crate) fn next(&mut self, below: u64) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6364136223846793005)
@@ -109,7 +109,7 @@ fn undelivered(world: &World, expected: &BTreeMap<String, Value>) -> Vec<String>
         .collect()
 }
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+pub(crate) fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())

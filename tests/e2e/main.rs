@@ -7,6 +7,7 @@ mod config_cli;
 mod config_examples;
 mod config_hints;
 mod crash;
+mod crash_reminders;
 mod delivery;
 mod email;
 mod email_tls;

@@ -115,6 +115,11 @@ where
 pub fn binary() -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hyperrep-notifier"));
     command.env_remove("HRN_CONFIG").env("RUST_LOG", "warn");
+    // The crash tests' knobs share the `HRN_` prefix of configuration overrides: passed on, the
+    // binary would refuse them as unknown keys, so a replay with a seed could never start it.
+    for knob in ["HRN_CRASH_SEED", "HRN_CRASH_ROUNDS"] {
+        command.env_remove(knob);
+    }
     command
 }
 
