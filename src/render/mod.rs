@@ -147,6 +147,7 @@ impl Renderer {
             (EventType::Created, "new"),
             (EventType::Updated, "updated"),
             (EventType::Removed, "removed"),
+            (EventType::Reminder, "still waiting (reminders)"),
         ]
         .into_iter()
         .filter(|(kind, _)| count(*kind) > 0)

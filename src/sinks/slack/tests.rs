@@ -170,3 +170,13 @@ fn mrkdwn_control_characters_from_upstream_are_escaped() {
     let field = payload["blocks"][1]["fields"][0]["text"].as_str().unwrap();
     assert_eq!(field, "*Folder*\n&lt;!channel&gt; &amp; co");
 }
+
+#[test]
+fn a_summary_counts_reminders_that_waited_together_in_words() {
+    let renderer = renderer(&config(SlackTemplates::default())).unwrap();
+    let mut reminder = sample_event();
+    reminder.kind = crate::event::EventType::Reminder;
+    let events = vec![reminder.clone(), reminder, sample_event()];
+    let view = renderer.batch_view(&events, 5, None).unwrap();
+    assert_eq!(view.tally, "1 updated, 2 still waiting (reminders)");
+}
