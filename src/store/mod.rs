@@ -16,6 +16,7 @@ mod counts;
 mod dead;
 mod fingerprints;
 mod migrate;
+mod open;
 mod outbox;
 mod reminders;
 mod state;
@@ -28,6 +29,7 @@ pub use outbox::{Due, OutboxEntry};
 pub use reminders::{DueReminder, ReminderWrite};
 pub use state::{Commit, Encoded, OrgState, Previous};
 
+use open::{check_version, open_db};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -124,11 +126,7 @@ pub struct Store {
 impl Store {
     /// Opens (creating when missing) the store at `path` with a bounded page cache.
     pub fn open(path: &Path, cache_mb: u64) -> Result<Store> {
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(cache_mb.saturating_mul(1024 * 1024))
-            .open()
-            .map_err(|e| classify_open_error(e, path))?;
+        let db = open_db(path, cache_mb)?;
         let (outbox, outbox_due) = (db.open_tree("outbox")?, db.open_tree("outbox_due")?);
         let dead = db.open_tree("dead_letters")?;
         let found = check_version(&db, path)?;
@@ -234,37 +232,6 @@ impl Store {
     pub async fn flush(&self) -> Result<()> {
         let flushed = self.db.flush_async().await.map_err(StoreError::from);
         self.watch(|| flushed.map(drop))
-    }
-}
-
-fn classify_open_error(error: sled::Error, path: &Path) -> StoreError {
-    let locked =
-        matches!(&error, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"));
-    if locked {
-        StoreError::Locked {
-            path: path.to_path_buf(),
-        }
-    } else {
-        StoreError::Sled(error)
-    }
-}
-
-/// The store's format version (the current one for a new store); a newer one than this build
-/// reads is an error.
-fn check_version(db: &sled::Db, path: &Path) -> Result<u32> {
-    let Some(found) = db.get("format_version")? else {
-        db.insert("format_version", FORMAT_VERSION.to_string().as_bytes())?;
-        return Ok(FORMAT_VERSION);
-    };
-    match std::str::from_utf8(&found)
-        .ok()
-        .and_then(|v| v.parse::<u32>().ok())
-    {
-        Some(version) if (1..=FORMAT_VERSION).contains(&version) => Ok(version),
-        _ => Err(StoreError::Version {
-            path: path.to_path_buf(),
-            found: String::from_utf8_lossy(&found).into_owned(),
-        }),
     }
 }
 
