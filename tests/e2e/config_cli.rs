@@ -1,7 +1,7 @@
 //! The real binary refusing bad configurations: exit code 2 and a message naming the key; and
 //! `check` showing the effective configuration without a single secret.
 
-use crate::support::run_binary;
+use crate::support::{run_binary, write_config_text};
 use std::path::Path;
 
 const GOOD: &str = r#"
@@ -20,16 +20,6 @@ url = "https://example.com/hook?token=url-token-SECRET2"
 secret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
 headers = { Authorization = "Bearer header-SECRET3" }
 "#;
-
-fn write(dir: &Path, text: &str) -> std::path::PathBuf {
-    let path = dir.join("notifier.toml");
-    std::fs::write(
-        &path,
-        text.replace("STORE", &dir.join("store").display().to_string()),
-    )
-    .unwrap();
-    path
-}
 
 #[test]
 fn a_dozen_broken_configurations_each_exit_2_naming_the_key() {
@@ -90,7 +80,7 @@ fn a_dozen_broken_configurations_each_exit_2_naming_the_key() {
         ),
     ];
     for (text, key) in cases {
-        let path = write(dir.path(), &text);
+        let path = write_config_text(dir.path(), &text);
         for command in [&["check"][..], &["run", "--once"][..]] {
             let out = run_binary(command, Some(&path), &[]);
             let stderr = String::from_utf8_lossy(&out.stderr);
@@ -111,7 +101,7 @@ fn a_dozen_broken_configurations_each_exit_2_naming_the_key() {
 #[test]
 fn check_prints_the_effective_configuration_without_any_secret() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), GOOD);
+    let path = write_config_text(dir.path(), GOOD);
     let out = run_binary(&["check"], Some(&path), &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
@@ -134,7 +124,7 @@ fn check_prints_the_effective_configuration_without_any_secret() {
 #[test]
 fn environment_variables_override_the_file_and_are_named_when_wrong() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), GOOD);
+    let path = write_config_text(dir.path(), GOOD);
     let out = run_binary(
         &["check"],
         Some(&path),

@@ -1,21 +1,14 @@
 //! What `check` tells a user beyond "valid" or "invalid": the values actually in force, the key
 //! they probably meant, the format a value should have, and warnings that do not stop the start.
 
-use crate::support::run_binary;
-use std::path::{Path, PathBuf};
+use crate::support::{run_binary, write_config_text};
 
 const BASE: &str = "[api]\napi_key = \"api-key-SECRET1\"\n[[orgs]]\nid = \"org-1\"\n";
 const CONSOLE: &str = "[[sinks]]\nname = \"out\"\ntype = \"console\"\n";
 
-fn write(dir: &Path, text: &str) -> PathBuf {
-    let path = dir.join("notifier.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 fn check(text: &str, env: &[(&str, &str)]) -> (Option<i32>, String, String) {
     let dir = tempfile::tempdir().unwrap();
-    let out = run_binary(&["check"], Some(&write(dir.path(), text)), env);
+    let out = run_binary(&["check"], Some(&write_config_text(dir.path(), text)), env);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     (
         out.status.code(),

@@ -1,8 +1,7 @@
 //! `[[reminders]]` through the real binary: `check` accepts the SPEC's recipe and shows it, and
 //! refuses each broken reminder with exit code 2 and a message naming the key.
 
-use crate::support::run_binary;
-use std::path::{Path, PathBuf};
+use crate::support::{assert_check_refuses, run_binary, write_config_text};
 
 const SINKS: &str = r#"
 [api]
@@ -32,17 +31,10 @@ steps = [
 ]
 "#;
 
-fn write(dir: &Path, text: &str) -> PathBuf {
-    let path = dir.join("notifier.toml");
-    let store = dir.join("store").display().to_string();
-    std::fs::write(&path, text.replace("STORE", &store)).unwrap();
-    path
-}
-
 #[test]
 fn check_accepts_the_recipe_and_shows_its_steps() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), &format!("{SINKS}{RECIPE}"));
+    let path = write_config_text(dir.path(), &format!("{SINKS}{RECIPE}"));
     let out = run_binary(&["check"], Some(&path), &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -91,15 +83,5 @@ fn each_broken_reminder_exits_2_naming_its_key() {
             "reminders[0].clock",
         ),
     ];
-    for (text, key) in cases {
-        let path = write(dir.path(), &text);
-        let out = run_binary(&["check"], Some(&path), &[]);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{key}: {stderr}");
-        assert!(
-            stderr.contains(&format!("`{key}`")),
-            "{key} not named: {stderr}"
-        );
-        assert!(!stderr.contains("SECRET"), "a secret leaked: {stderr}");
-    }
+    assert_check_refuses(dir.path(), &cases);
 }

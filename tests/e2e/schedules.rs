@@ -1,7 +1,7 @@
 //! `[[schedules]]` through the real binary: `check` refuses a broken schedule or an unknown
 //! `deliver_during` with exit code 2 naming the key, and shows a good one as it was written.
 
-use crate::support::run_binary;
+use crate::support::{assert_check_refuses, run_binary, write_config_text};
 
 const GOOD: &str = r#"
 [api]
@@ -24,10 +24,7 @@ deliver_during = "support-hours"
 "#;
 
 fn check(dir: &std::path::Path, text: &str) -> std::process::Output {
-    let path = dir.join("notifier.toml");
-    let store = dir.join("store").display().to_string();
-    std::fs::write(&path, text.replace("STORE", &store)).unwrap();
-    run_binary(&["check"], Some(&path), &[])
+    run_binary(&["check"], Some(&write_config_text(dir, text)), &[])
 }
 
 #[test]
@@ -74,16 +71,8 @@ fn broken_schedules_and_unknown_deliver_during_each_exit_2_naming_the_key() {
             "sinks[0].deliver_during",
         ),
     ];
-    for (text, key) in cases {
-        let out = check(dir.path(), &text);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{key}: {stderr}");
-        assert!(
-            stderr.contains(&format!("`{key}`")),
-            "{key} not named: {stderr}"
-        );
-        assert!(!stderr.contains("SECRET"), "a secret leaked: {stderr}");
-    }
+    let cases: Vec<(String, &str)> = cases.into_iter().collect();
+    assert_check_refuses(dir.path(), &cases);
 }
 
 #[test]

@@ -111,6 +111,29 @@ where
     }
 }
 
+/// Writes `text` as `notifier.toml` in `dir`, `STORE` standing for a store path inside `dir`.
+pub fn write_config_text(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("notifier.toml");
+    let store = dir.join("store").display().to_string();
+    std::fs::write(&path, text.replace("STORE", &store)).unwrap();
+    path
+}
+
+/// `check` refuses each configuration text with exit code 2, naming its key, and shows no
+/// secret (the texts mark theirs with `SECRET`).
+pub fn assert_check_refuses(dir: &Path, cases: &[(String, &str)]) {
+    for (text, key) in cases {
+        let out = run_binary(&["check"], Some(&write_config_text(dir, text)), &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key}: {stderr}");
+        assert!(
+            stderr.contains(&format!("`{key}`")),
+            "{key} not named: {stderr}"
+        );
+        assert!(!stderr.contains("SECRET"), "a secret leaked: {stderr}");
+    }
+}
+
 /// The real binary, as a user runs it.
 pub fn binary() -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hyperrep-notifier"));
