@@ -5,6 +5,7 @@
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
+use rustls::{CertificateError, Error as TlsError};
 use std::path::Path;
 
 /// The certificates of a `ca_file`: at least one, or a reason that says what is wrong with the
@@ -23,9 +24,81 @@ pub(crate) fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, 
     Ok(certs)
 }
 
+/// When a TLS error somewhere in `error`'s sources is the peer's certificate being refused, what
+/// is wrong with it, in words (`url_key` names the configured address it must match). A refused
+/// certificate does not change by trying again: the callers make it a dead letter.
+pub(crate) fn certificate_problem(
+    error: &(dyn std::error::Error + 'static),
+    url_key: &str,
+) -> Option<String> {
+    Some(match certificate_error(error)? {
+        CertificateError::UnknownIssuer => {
+            "is signed by a CA that is neither in the system trust store nor in the sink's `ca_file`"
+                .to_string()
+        }
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+            "has expired".to_string()
+        }
+        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+            format!("does not name the host of `{url_key}`")
+        }
+        other => format!("was refused ({other:?})"),
+    })
+}
+
+/// [`certificate_problem`] read from an error's text, for clients whose error chain does not
+/// keep the rustls error as a type (reqwest through hyper: "invalid peer certificate: UnknownIssuer").
+pub(crate) fn certificate_problem_in_text(text: &str, url_key: &str) -> Option<String> {
+    let (_, rest) = text.split_once("invalid peer certificate: ")?;
+    let reason: String = rest.chars().take_while(|c| c.is_alphanumeric()).collect();
+    Some(match reason.as_str() {
+        "UnknownIssuer" => {
+            "is signed by a CA that is neither in the system trust store nor in the sink's `ca_file`"
+                .to_string()
+        }
+        "Expired" | "ExpiredContext" => "has expired".to_string(),
+        "NotValidForName" | "NotValidForNameContext" => {
+            format!("does not name the host of `{url_key}`")
+        }
+        other => format!("was refused ({other})"),
+    })
+}
+
+/// The rustls certificate error somewhere in `error`'s sources (tokio-rustls wraps it in an
+/// `io::Error`, whose `source()` skips it, so those are unwrapped by hand).
+fn certificate_error(error: &(dyn std::error::Error + 'static)) -> Option<CertificateError> {
+    let mut next = Some(error);
+    while let Some(current) = next {
+        let inner = current
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner as &(dyn std::error::Error + 'static));
+        for candidate in [Some(current), inner].into_iter().flatten() {
+            if let Some(TlsError::InvalidCertificate(reason)) = candidate.downcast_ref() {
+                return Some(reason.clone());
+            }
+        }
+        next = current.source();
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_certificate_is_recognised_in_an_error_text_and_said_in_words() {
+        let text = "error sending request: client error (Connect): invalid peer certificate: UnknownIssuer";
+        let problem = certificate_problem_in_text(text, "url").unwrap();
+        assert!(problem.contains("neither in the system trust store nor in the sink's `ca_file`"));
+        let expired = certificate_problem_in_text("…invalid peer certificate: Expired", "url");
+        assert_eq!(expired.as_deref(), Some("has expired"));
+        assert_eq!(
+            certificate_problem_in_text("connection refused", "url"),
+            None
+        );
+    }
 
     #[test]
     fn a_file_without_a_certificate_is_refused_with_its_path() {

@@ -148,9 +148,27 @@ impl WebhookSink {
                 let text = super::body::snippet(response).await;
                 classify(status, &headers, &hide_url_tokens(&text, &self.url))
             }
-            // `without_url`: reqwest's errors quote the whole URL, tokens and all.
-            Err(e) => Attempt::Retry {
-                error: format!("{}: {}", self.shown_url(), error_chain(&e.without_url())),
+            Err(e) => self.failed(e),
+        }
+    }
+}
+
+impl WebhookSink {
+    /// What a request that got no answer means: a refused certificate will not change by
+    /// trying again (a dead letter, saying so); anything else is retried.
+    fn failed(&self, error: reqwest::Error) -> Attempt {
+        let typed = crate::tls::certificate_problem(&error, "url");
+        // `without_url`: reqwest's errors quote the whole URL, tokens and all.
+        let chain = error_chain(&error.without_url());
+        match typed.or_else(|| crate::tls::certificate_problem_in_text(&chain, "url")) {
+            Some(problem) => Attempt::Reject(format!(
+                "{}: the endpoint's TLS certificate was not trusted: it {problem}. This will not \
+                 fix itself: trust its CA with `ca_file` (or the system store), then \
+                 `dead-letters retry` it",
+                self.shown_url()
+            )),
+            None => Attempt::Retry {
+                error: format!("{}: {chain}", self.shown_url()),
                 after: None,
             },
         }

@@ -123,18 +123,26 @@ async fn a_private_ca_in_ssl_cert_file_is_trusted_by_the_real_binary() {
 }
 
 #[tokio::test]
-async fn a_webhook_behind_a_private_ca_is_reached_with_ca_file() {
+async fn a_webhook_behind_a_private_ca_is_reached_with_ca_file_and_dead_lettered_in_words_without()
+{
     let world = World::start(1, 3).await;
     let pki = Pki::new("Example Corp Internal CA");
     let front = tls_front(&pki, address(&world.hook.url));
     let sink = format!(
-        "[[sinks]]\nname = \"internal\"\ntype = \"webhook\"\nurl = \"https://{front}/hook\"\n{}",
+        "[[sinks]]\nname = \"internal\"\ntype = \"webhook\"\nurl = \"https://{front}/hook\"\n{}\
+         [[sinks]]\nname = \"untrusting\"\ntype = \"webhook\"\nurl = \"https://{front}/hook\"\n",
         ca_file(&pki)
     );
     let toml = world.toml(&sink);
     baseline_then_touch(&world, &toml, 1).await;
 
-    assert!(once(&toml).await.success());
+    let report = once(&toml).await;
+    assert_eq!(
+        report.dead_lettered.get("untrusting"),
+        Some(&1),
+        "{report:?}"
+    );
+    assert_eq!(report.pending, 0);
 
     let ids = world.hook.event_ids();
     assert_eq!(
@@ -143,6 +151,17 @@ async fn a_webhook_behind_a_private_ca_is_reached_with_ca_file() {
         "one from `hook`, one through TLS from `internal`"
     );
     assert_eq!(ids[0], ids[1]);
+    let app = App::build(load_str(&toml).unwrap()).unwrap();
+    let letters = app.store.dead_letters().unwrap();
+    assert_eq!(
+        letters.len(),
+        1,
+        "the sink without ca_file: one attempt, then a dead letter"
+    );
+    assert_eq!(letters[0].entry.attempts, 1, "{}", letters[0].reason);
+    let reason = &letters[0].reason;
+    assert!(reason.contains("certificate was not trusted"), "{reason}");
+    assert!(reason.contains("will not fix itself"), "{reason}");
 }
 
 const CONFIG: &str = r#"

@@ -4,7 +4,6 @@
 
 use super::{SmtpUrl, TlsMode};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use rustls::{CertificateError, Error as TlsError};
 use std::path::Path;
 
 /// How lettre is to encrypt the connection to `url`'s relay.
@@ -38,40 +37,9 @@ fn parameters(host: &str, ca_file: Option<&Path>) -> anyhow::Result<TlsParameter
 
 /// When `error` is the relay's certificate being refused, the dead-letter text saying so.
 pub(crate) fn certificate_refused(error: &lettre::transport::smtp::Error) -> Option<String> {
-    let problem = match certificate_error(error)? {
-        CertificateError::UnknownIssuer => {
-            "is signed by a CA that is neither in the system trust store nor in the sink's `ca_file`"
-                .to_string()
-        }
-        CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-            "has expired".to_string()
-        }
-        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-            "does not name the host of `smtp_url`".to_string()
-        }
-        other => format!("was refused ({other:?})"),
-    };
+    let problem = crate::tls::certificate_problem(error, "smtp_url")?;
     Some(format!(
         "the SMTP relay's TLS certificate was not trusted: it {problem}. This will not fix \
          itself: trust the relay's CA with `ca_file` (or the system store), then `dead-letters retry` it"
     ))
-}
-
-/// The rustls certificate error somewhere in `error`'s sources (tokio-rustls wraps it in an
-/// `io::Error`, whose `source()` skips it, so those are unwrapped by hand).
-fn certificate_error(error: &(dyn std::error::Error + 'static)) -> Option<CertificateError> {
-    let mut next = Some(error);
-    while let Some(current) = next {
-        let inner = current
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .map(|inner| inner as &(dyn std::error::Error + 'static));
-        for candidate in [Some(current), inner].into_iter().flatten() {
-            if let Some(TlsError::InvalidCertificate(reason)) = candidate.downcast_ref() {
-                return Some(reason.clone());
-            }
-        }
-        next = current.source();
-    }
-    None
 }
