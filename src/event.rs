@@ -268,7 +268,6 @@ pub fn event_id(
 impl Filter {
     /// Whether the event passes: fields combine with AND, list values with OR.
     pub fn matches(&self, event: &Event) -> bool {
-        let conversation = &event.data.conversation;
         let events_ok = self
             .events
             .as_ref()
@@ -278,6 +277,14 @@ impl Filter {
                 .changes
                 .as_ref()
                 .is_none_or(|wanted| event.data.changes.iter().any(|c| wanted.contains(c)));
+        let state_ok = self.matches_state(&event.data.org_id, &event.data.conversation);
+        events_ok && changes_ok && state_ok
+    }
+
+    /// Whether a conversation of `org_id` passes the state fields (`folder`, `is_read`, `orgs`):
+    /// what a sink filter asks of the conversation itself, and all a reminder's `when` asks. A
+    /// missing value matches no list and no read state.
+    pub fn matches_state(&self, org_id: &str, conversation: &Conversation) -> bool {
         let folder_ok = self.folder.as_ref().is_none_or(|folders| {
             conversation
                 .folder()
@@ -289,8 +296,8 @@ impl Filter {
         let org_ok = self
             .orgs
             .as_ref()
-            .is_none_or(|orgs| orgs.contains(&event.data.org_id));
-        events_ok && changes_ok && folder_ok && read_ok && org_ok
+            .is_none_or(|orgs| orgs.iter().any(|o| o == org_id));
+        folder_ok && read_ok && org_ok
     }
 }
 

@@ -19,7 +19,7 @@ pub use self::core::{evaluate, next_due, since_for, wall_age, DueStep, Evaluatio
 pub use self::event::{reminder_event, reminder_event_id, ReminderData};
 pub use self::rules::Rules;
 
-use crate::config::{ReminderConfig, StateFilter};
+use crate::config::{Filter, ReminderConfig};
 use crate::event::Conversation;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -38,7 +38,8 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reminder {
     name: String,
-    when: StateFilter,
+    /// `when` as the filter it means.
+    when: Filter,
     steps: Vec<Step>,
     clock: Option<String>,
 }
@@ -68,7 +69,7 @@ impl TryFrom<&ReminderConfig> for Reminder {
         }
         Ok(Reminder {
             name: config.name.clone(),
-            when: config.when.clone(),
+            when: config.when.to_filter(),
             steps: config
                 .steps
                 .iter()
@@ -109,24 +110,10 @@ impl Reminder {
         u32::try_from(self.steps.len()).unwrap_or(u32::MAX)
     }
 
-    /// Whether `conversation` of `org_id` is in the state: the semantics of a sink filter's
-    /// state fields (see `Filter::matches`): fields AND, list values OR, a missing value matches
-    /// no list and no read state.
+    /// Whether `conversation` of `org_id` is in the state: a sink filter's state fields, with
+    /// their meaning ([`Filter::matches_state`](crate::config::Filter::matches_state)).
     pub fn matches(&self, org_id: &str, conversation: &Conversation) -> bool {
-        let when = &self.when;
-        let folder_ok = when.folder.as_ref().is_none_or(|folders| {
-            conversation
-                .folder()
-                .is_some_and(|f| folders.iter().any(|w| w == f))
-        });
-        let read_ok = when
-            .is_read
-            .is_none_or(|wanted| conversation.is_read() == Some(wanted));
-        let org_ok = when
-            .orgs
-            .as_ref()
-            .is_none_or(|orgs| orgs.iter().any(|o| o == org_id));
-        folder_ok && read_ok && org_ok
+        self.when.matches_state(org_id, conversation)
     }
 }
 

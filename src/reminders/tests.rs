@@ -1,6 +1,7 @@
 //! The clock rules one case at a time; `props.rs` checks them over random sequences of polls.
 
 use super::*;
+use crate::config::StateFilter;
 use crate::config::StepConfig;
 use chrono::TimeZone;
 use serde_json::json;

@@ -3,6 +3,7 @@
 //! and on a clock that counts only part of the time.
 
 use super::*;
+use crate::config::StateFilter;
 use proptest::prelude::*;
 
 /// One poll: how long after the previous one, and what it saw.
