@@ -96,18 +96,11 @@ impl Outbox {
 
     /// One entry per sink whose filter takes the event, carrying `poll`.
     pub fn route(&self, event: Event, poll: u64) -> Vec<(String, OutboxEntry)> {
-        let now = Utc::now();
-        self.routes
+        let taking = self
+            .routes
             .iter()
-            .filter(|r| r.filter.as_ref().is_none_or(|f| f.matches(&event)))
-            .map(|route| {
-                let entry = OutboxEntry {
-                    poll,
-                    ..OutboxEntry::new(event.clone(), now)
-                };
-                (route.sink.clone(), entry)
-            })
-            .collect()
+            .filter(|r| r.filter.as_ref().is_none_or(|f| f.matches(&event)));
+        entries(&event, taking.map(|r| r.sink.as_str()), poll)
     }
 
     /// One entry for each of `sinks` that is configured, whatever their filters say (a reminder
@@ -118,19 +111,10 @@ impl Outbox {
         sinks: &[String],
         poll: u64,
     ) -> Vec<(String, OutboxEntry)> {
-        let now = Utc::now();
         let named = sinks
             .iter()
             .filter(|s| self.by_name.contains_key(s.as_str()));
-        named
-            .map(|sink| {
-                let entry = OutboxEntry {
-                    poll,
-                    ..OutboxEntry::new(event.clone(), now)
-                };
-                (sink.clone(), entry)
-            })
-            .collect()
+        entries(&event, named.map(String::as_str), poll)
     }
 
     /// Commits state and entries in one atomic step, then wakes the sinks that got entries.
@@ -173,6 +157,24 @@ impl Outbox {
             .map(|r| self.store.outbox_depth(&r.sink))
             .sum()
     }
+}
+
+/// The event's entry for each of `sinks`, queued now by poll `poll`.
+fn entries<'a>(
+    event: &Event,
+    sinks: impl Iterator<Item = &'a str>,
+    poll: u64,
+) -> Vec<(String, OutboxEntry)> {
+    let now = Utc::now();
+    sinks
+        .map(|sink| {
+            let entry = OutboxEntry {
+                poll,
+                ..OutboxEntry::new(event.clone(), now)
+            };
+            (sink.to_string(), entry)
+        })
+        .collect()
 }
 
 #[cfg(test)]
