@@ -31,19 +31,8 @@ pub(crate) fn certificate_problem(
     error: &(dyn std::error::Error + 'static),
     url_key: &str,
 ) -> Option<String> {
-    Some(match certificate_error(error)? {
-        CertificateError::UnknownIssuer => {
-            "is signed by a CA that is neither in the system trust store nor in the sink's `ca_file`"
-                .to_string()
-        }
-        CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-            "has expired".to_string()
-        }
-        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-            format!("does not name the host of `{url_key}`")
-        }
-        other => format!("was refused ({other:?})"),
-    })
+    let reason = format!("{:?}", certificate_error(error)?);
+    Some(in_words(&reason, url_key))
 }
 
 /// [`certificate_problem`] read from an error's text, for clients whose error chain does not
@@ -51,7 +40,14 @@ pub(crate) fn certificate_problem(
 pub(crate) fn certificate_problem_in_text(text: &str, url_key: &str) -> Option<String> {
     let (_, rest) = text.split_once("invalid peer certificate: ")?;
     let reason: String = rest.chars().take_while(|c| c.is_alphanumeric()).collect();
-    Some(match reason.as_str() {
+    Some(in_words(&reason, url_key))
+}
+
+/// What a rustls certificate error (as its `Debug` text: `UnknownIssuer`,
+/// `ExpiredContext { … }`) says about the certificate, in words.
+fn in_words(reason: &str, url_key: &str) -> String {
+    let name: String = reason.chars().take_while(|c| c.is_alphanumeric()).collect();
+    match name.as_str() {
         "UnknownIssuer" => {
             "is signed by a CA that is neither in the system trust store nor in the sink's `ca_file`"
                 .to_string()
@@ -60,8 +56,8 @@ pub(crate) fn certificate_problem_in_text(text: &str, url_key: &str) -> Option<S
         "NotValidForName" | "NotValidForNameContext" => {
             format!("does not name the host of `{url_key}`")
         }
-        other => format!("was refused ({other})"),
-    })
+        _ => format!("was refused ({reason})"),
+    }
 }
 
 /// The rustls certificate error somewhere in `error`'s sources (tokio-rustls wraps it in an
