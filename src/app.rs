@@ -2,10 +2,7 @@
 
 use crate::api::ApiClient;
 use crate::config::Config;
-use crate::dispatch::{
-    dead_letter_orphans, deliver_batch, deliver_one, plan, run_worker, Outbox, Outcome, Policy,
-    Unit, Worker,
-};
+use crate::dispatch::{dead_letter_orphans, run_worker, Outbox, Outcome, Policy, Worker};
 use crate::metrics::Metrics;
 use crate::poller::{poll_all, OrgReport, PollContext};
 use crate::schedule::Schedule;
@@ -136,15 +133,9 @@ impl App {
             if worker.paused_until(now).is_some() {
                 continue;
             }
-            let due = self
-                .store
-                .due(worker.sink.name(), now, usize::MAX, &Default::default())?;
-            let entries = crate::dispatch::expire(worker, due.entries, now)?;
-            for unit in plan(entries, worker.sink.batching(), &worker.grouping(), now).units {
-                outcomes.push(match unit {
-                    Unit::One(seq, entry) => deliver_one(worker, seq, *entry).await?,
-                    Unit::Batch(batch, entries) => deliver_batch(worker, batch, entries).await?,
-                });
+            let (plan, _, _) = worker.plan_due(now, usize::MAX, &Default::default())?;
+            for unit in plan.units {
+                outcomes.push(crate::dispatch::deliver(worker, unit).await?);
             }
         }
         Ok(outcomes)

@@ -13,7 +13,7 @@ pub use outbox::{OpenPoll, Outbox};
 pub use plan::{plan, Grouping, Plan, Unit};
 use settle::settle;
 pub use settle::{expire, sweep_dead_letters};
-pub use worker::{guarded, run_worker};
+pub use worker::{deliver, guarded, run_worker};
 
 use crate::backoff::Backoff;
 use crate::config::DeliveryConfig;
@@ -115,6 +115,22 @@ impl Worker {
             Some(window) => window.open_time_between(since, now),
             None => (now - since).to_std().unwrap_or_default(),
         }
+    }
+
+    /// The deliveries due for the sink at `now`: up to `limit` entries (skipping `busy`), those
+    /// past `max_age` dead-lettered, the rest planned as the sink groups them. Also how many
+    /// entries were read and when the next one not yet due is.
+    pub fn plan_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        busy: &HashSet<u64>,
+    ) -> Result<(Plan, usize, Option<DateTime<Utc>>), StoreError> {
+        let due = self.store.due(self.sink.name(), now, limit, busy)?;
+        let read = due.entries.len();
+        let entries = expire(self, due.entries, now)?;
+        let plan = plan(entries, self.sink.batching(), &self.grouping(), now);
+        Ok((plan, read, due.next_at))
     }
 
     /// What flood control needs: which polls are still queueing, and which entries waited for

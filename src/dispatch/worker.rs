@@ -1,7 +1,7 @@
 //! The per-sink delivery loop: start what is due (as [`plan`](super::plan) groups it) while there
 //! is room, sleep until the next entry is due or the poller pokes, stop on the token.
 
-use super::{deliver_batch, deliver_one, plan, settle, Outcome, Unit, Worker};
+use super::{deliver_batch, deliver_one, settle, Outcome, Unit, Worker};
 use crate::sinks::Attempt;
 use crate::sinks::Batching;
 use crate::store::StoreError;
@@ -64,15 +64,9 @@ fn start_due(
     if let Some(until) = worker.paused_until(now) {
         return Ok(Some(until));
     }
-    let due = worker.store.due(
-        worker.sink.name(),
-        now,
-        if single { room } else { GROUP_SCAN },
-        busy,
-    )?;
-    let full = single && due.entries.len() == room;
-    let entries = super::expire(worker, due.entries, now)?;
-    let plan = plan(entries, batching, &worker.grouping(), now);
+    let limit = if single { room } else { GROUP_SCAN };
+    let (plan, read, due_next) = worker.plan_due(now, limit, busy)?;
+    let full = single && read == room;
     if single {
         for unit in plan.units {
             spawn(worker, vec![unit], busy, tasks);
@@ -80,7 +74,7 @@ fn start_due(
     } else if !plan.units.is_empty() {
         spawn(worker, plan.units, busy, tasks);
     }
-    let next_at = [due.next_at, plan.wake_at].into_iter().flatten().min();
+    let next_at = [due_next, plan.wake_at].into_iter().flatten().min();
     Ok(if full { None } else { next_at })
 }
 
@@ -119,7 +113,8 @@ fn seqs_of(unit: &Unit) -> Vec<u64> {
     }
 }
 
-async fn deliver(worker: &Worker, unit: Unit) -> Result<Outcome, StoreError> {
+/// Makes one delivery (one entry, or one batch) and records its outcome.
+pub async fn deliver(worker: &Worker, unit: Unit) -> Result<Outcome, StoreError> {
     match unit {
         Unit::One(seq, entry) => {
             let span = tracing::info_span!("deliver", sink = worker.sink.name(), event = %entry.event.id,
