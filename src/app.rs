@@ -72,7 +72,6 @@ impl App {
                 metrics: metrics.clone(),
                 store: store.clone(),
                 policy,
-                wake: outbox.wake_handle(sink.name()),
                 outbox: outbox.clone(),
                 sink,
             });

@@ -25,7 +25,6 @@ use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 
 /// The retry rules, as data.
 #[derive(Debug, Clone, Copy)]
@@ -156,9 +155,8 @@ pub struct Worker {
     pub policy: Policy,
     /// The sink.
     pub sink: Arc<Sink>,
-    /// Poked when the poller queues entries for this sink or finishes a poll.
-    pub wake: Arc<Notify>,
-    /// Which polls are still queueing (flood summaries wait for them).
+    /// The hand-off: which polls are still queueing (flood summaries wait for them), and the
+    /// wake-up the poller pokes when it queues entries for this sink or finishes a poll.
     pub outbox: Arc<Outbox>,
     /// Where deliveries are counted.
     pub metrics: Metrics,

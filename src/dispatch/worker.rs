@@ -19,6 +19,7 @@ const GROUP_SCAN: usize = 10_000;
 
 /// Delivers `worker`'s outbox until `stop`, then lets the attempts in flight finish.
 pub async fn run_worker(worker: Worker, stop: CancellationToken) {
+    let wake = worker.outbox.wake_handle(worker.sink.name());
     let mut busy: HashSet<u64> = HashSet::new();
     let mut tasks: JoinSet<Vec<u64>> = JoinSet::new();
     loop {
@@ -36,7 +37,7 @@ pub async fn run_worker(worker: Worker, stop: CancellationToken) {
                 for seq in done.unwrap_or_default() { busy.remove(&seq); }
                 if tasks.is_empty() { busy.clear(); }
             }
-            _ = worker.wake.notified() => {}
+            _ = wake.notified() => {}
             _ = tokio::time::sleep(pause.unwrap_or_default()), if pause.is_some() => {}
         }
     }
