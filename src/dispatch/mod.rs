@@ -11,8 +11,9 @@ mod worker;
 
 pub use outbox::{OpenPoll, Outbox};
 pub use plan::{plan, Grouping, Plan, Unit};
+use settle::expire;
 use settle::settle;
-pub use settle::{expire, sweep_dead_letters};
+pub use settle::sweep_dead_letters;
 pub use worker::{deliver, guarded, run_worker};
 
 use crate::backoff::Backoff;

@@ -121,7 +121,7 @@ fn dead(
 /// Dead-letters the entries older than `max_age` (since they were queued) without an attempt,
 /// whether they were ever attempted or not: an entry that waited that long is no longer news.
 /// Returns the others.
-pub fn expire(
+pub(crate) fn expire(
     worker: &Worker,
     entries: Vec<(u64, OutboxEntry)>,
     now: DateTime<Utc>,
