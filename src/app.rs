@@ -58,12 +58,12 @@ impl App {
         let api = ApiClient::new(&config.api, metrics.clone())?;
         let policy = Policy::from(&config.delivery);
         let routes = config.sinks.iter().map(|s| (s.name(), s.filter().cloned()));
-        let outbox = Arc::new(Outbox::new(store.clone(), routes));
+        let outbox = Arc::new(Outbox::new(store.clone(), routes).tracking(&message_sinks(&config)));
         let mut workers = Vec::new();
         let windows = schedules(&config);
         let pacers = crate::sinks::slack::Pacers::default();
         for sink_config in &config.sinks {
-            let sink = Arc::new(Sink::build(sink_config, &config.delivery, &pacers)?);
+            let sink = Arc::new(Sink::build(sink_config, &config.delivery, &pacers, Some(&store))?);
             workers.push(Worker {
                 hold: Arc::default(),
                 window: windows
@@ -150,6 +150,27 @@ impl App {
         )?)
     }
 
+    /// Forgets the Slack messages of conversations that no event touched for their sink's
+    /// `keep_messages` before `now` (a later event posts a new message); how many.
+    pub fn forget_old_messages(&self, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<usize> {
+        let cutoffs: Vec<(&str, chrono::DateTime<chrono::Utc>)> = self
+            .config
+            .sinks
+            .iter()
+            .filter_map(|s| match s {
+                crate::config::SinkConfig::Slack(c) if c.bot_token.is_some() => {
+                    let keep = chrono::Duration::from_std(c.keep_messages).ok()?;
+                    Some((c.name.as_str(), now.checked_sub_signed(keep)?))
+                }
+                _ => None,
+            })
+            .collect();
+        if cutoffs.is_empty() {
+            return Ok(0);
+        }
+        Ok(self.store.forget_old_messages(&cutoffs)?)
+    }
+
     /// Entries waiting in every sink's outbox.
     pub fn pending(&self) -> usize {
         self.poll.outbox.pending()
@@ -200,4 +221,14 @@ pub(crate) fn schedules(config: &Config) -> HashMap<String, Arc<Schedule>> {
         .iter()
         .map(|s| (s.name.clone(), Arc::new(Schedule::from_config(s))));
     built.collect()
+}
+
+/// The sinks that keep one message per conversation (Slack app mode).
+fn message_sinks(config: &Config) -> Vec<&str> {
+    config
+        .sinks
+        .iter()
+        .filter(|s| matches!(s, crate::config::SinkConfig::Slack(c) if c.bot_token.is_some()))
+        .map(|s| s.name())
+        .collect()
 }

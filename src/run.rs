@@ -167,11 +167,15 @@ async fn poll(app: &App, stop: &CancellationToken) {
     poll_on_cadence(&app.poll, &app.config.orgs, cadence, &app.poll_now, stop).await;
 }
 
-/// At start and hourly: dead letters older than `delivery.keep_dead_letters` are removed.
+/// At start and hourly: dead letters older than `delivery.keep_dead_letters` are removed, and
+/// Slack messages unused for their sink's `keep_messages` are forgotten.
 async fn tidy(app: &App, stop: &CancellationToken) {
     loop {
         if let Err(error) = app.sweep_dead_letters() {
             tracing::error!(%error, "cannot remove old dead letters");
+        }
+        if let Err(error) = app.forget_old_messages(chrono::Utc::now()) {
+            tracing::error!(%error, "cannot forget old Slack message references");
         }
         tokio::select! {
             _ = stop.cancelled() => return,

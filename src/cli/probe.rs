@@ -16,27 +16,46 @@ pub async fn test_sink(config: Config, name: &str) -> ExitCode {
         );
         return ExitCode::from(2);
     };
-    let sink = match crate::sinks::Sink::build(sink_config, &config.delivery, &Default::default()) {
-        Ok(sink) => sink,
-        Err(error) => return super::report(Err(error)),
-    };
     let mut event = crate::render::sample_event();
     if let Some(org) = config.orgs.first() {
         event.data.org_name = org.label().to_string();
         event.data.org_id = org.id.clone();
     }
-    match sink.deliver(&event).await {
+    if let crate::config::SinkConfig::Slack(slack) = sink_config {
+        if slack.bot_token.is_some() {
+            let timeout = config.delivery.timeout;
+            return match crate::sinks::slack::probe_app(slack, timeout, &event).await {
+                Ok(steps) => steps.into_iter().fold(ExitCode::SUCCESS, |code, (step, attempt)| {
+                    match print_attempt(&format!("sink `{name}`, {step}"), attempt) {
+                        ExitCode::SUCCESS => code,
+                        failed => failed,
+                    }
+                }),
+                Err(error) => super::report(Err(error)),
+            };
+        }
+    }
+    let built = crate::sinks::Sink::build(sink_config, &config.delivery, &Default::default(), None);
+    match built {
+        Ok(sink) => print_attempt(&format!("sink `{name}`"), sink.deliver(&event).await),
+        Err(error) => super::report(Err(error)),
+    }
+}
+
+/// Prints what an attempt came to, as `test-sink` reports it.
+fn print_attempt(label: &str, attempt: crate::sinks::Attempt) -> ExitCode {
+    match attempt {
         crate::sinks::Attempt::Delivered(detail) => {
-            println!("sink `{name}`: delivered ({detail})");
+            println!("{label}: delivered ({detail})");
             ExitCode::SUCCESS
         }
         crate::sinks::Attempt::Retry { error, .. }
         | crate::sinks::Attempt::Throttled { error, .. } => {
-            eprintln!("sink `{name}`: failed, a real event would be retried: {error}");
+            eprintln!("{label}: failed, a real event would be retried: {error}");
             ExitCode::FAILURE
         }
         crate::sinks::Attempt::Reject(error) => {
-            eprintln!("sink `{name}`: refused, a real event would go to dead letters: {error}");
+            eprintln!("{label}: refused, a real event would go to dead letters: {error}");
             ExitCode::FAILURE
         }
     }

@@ -206,7 +206,10 @@ fn resolve_secret_files(config: &mut Config) -> Vec<ConfigError> {
                 (&mut c.url, &mut c.url_file, "url"),
                 (&mut c.secret, &mut c.secret_file, "secret"),
             ],
-            SinkConfig::Slack(c) => vec![(&mut c.url, &mut c.url_file, "url")],
+            SinkConfig::Slack(c) => vec![
+                (&mut c.url, &mut c.url_file, "url"),
+                (&mut c.bot_token, &mut c.bot_token_file, "bot_token"),
+            ],
             SinkConfig::Email(c) => vec![(&mut c.password, &mut c.password_file, "password")],
             SinkConfig::Console(_) => continue,
         };

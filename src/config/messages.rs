@@ -22,6 +22,29 @@ pub struct SlackSinkConfig {
     /// A file holding the webhook URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url_file: Option<PathBuf>,
+    /// Slack app mode instead of `url`: a bot token (`xoxb-…`, scopes `chat:write` and
+    /// `channels:history`), so that each conversation gets one message that is kept up to date
+    /// instead of a new message per change. A secret: prefer `bot_token_file` or the environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_token: Option<Secret>,
+    /// A file holding the bot token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_token_file: Option<PathBuf>,
+    /// App mode: the channel id (`C0123ABCD`) to post in; an id, not a name, because looking a
+    /// message up after a crash needs the id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// App mode: the Web API's base URL; only tests and proxies need another one.
+    #[serde(default = "slack_api")]
+    pub api_url: Url,
+    /// App mode: new activity and reminders also go as replies in the message's thread, so
+    /// the channel is notified of them while the message itself shows the current state.
+    #[serde(default = "yes")]
+    pub thread_replies: bool,
+    /// App mode: how long a conversation's message is remembered after its last update; a later
+    /// event posts a new message.
+    #[serde(default = "thirty_days", with = "humantime_serde")]
+    pub keep_messages: Duration,
     /// Message templates; the built-in ones when absent.
     #[serde(default)]
     pub templates: SlackTemplates,
@@ -166,6 +189,18 @@ impl EmailSinkConfig {
 
 fn utc() -> Tz {
     Tz::UTC
+}
+
+fn slack_api() -> Url {
+    Url::parse("https://slack.com/api").expect("a valid URL")
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn thirty_days() -> Duration {
+    Duration::from_secs(30 * 24 * 3600)
 }
 
 fn ten() -> usize {

@@ -12,6 +12,7 @@ mod reminders;
 mod schedules;
 mod server;
 mod sinks;
+mod slack;
 mod validate;
 mod warnings;
 

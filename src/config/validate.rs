@@ -2,7 +2,6 @@
 
 use super::{
     ApiConfig, Config, ConfigError, DeliveryConfig, EmailSinkConfig, Filter, SinkConfig,
-    SlackSinkConfig,
 };
 use crate::secret::Secret;
 use crate::sinks::webhook::signing_key;
@@ -152,7 +151,7 @@ fn check_sinks(config: &Config, errors: &mut Vec<ConfigError>) {
                 check_secret_url(hook.url.as_ref(), &key, errors);
                 check_webhook_extras(hook, &key, errors);
             }
-            SinkConfig::Slack(slack) => check_slack(slack, &key, errors),
+            SinkConfig::Slack(slack) => super::slack::check_slack(slack, &key, errors),
             SinkConfig::Email(email) => check_email(email, &key, errors),
             SinkConfig::Console(_) => {}
         }
@@ -182,13 +181,9 @@ fn check_webhook_extras(hook: &super::WebhookSinkConfig, key: &str, errors: &mut
     }
 }
 
-fn check_slack(slack: &SlackSinkConfig, key: &str, errors: &mut Vec<ConfigError>) {
-    check_secret_url(slack.url.as_ref(), key, errors);
-    check_flood_limit(slack.max_messages_per_poll, key, errors);
-}
 
 /// The `url` of a sink whose URL is a secret (from `url`, `url_file` or the environment).
-fn check_secret_url(url: Option<&Secret>, key: &str, errors: &mut Vec<ConfigError>) {
+pub(super) fn check_secret_url(url: Option<&Secret>, key: &str, errors: &mut Vec<ConfigError>) {
     match url {
         None => errors.push(ConfigError::new(
             format!("{key}.url"),
@@ -236,7 +231,7 @@ fn check_ca_file(file: Option<&std::path::Path>, key: &str, errors: &mut Vec<Con
     }
 }
 
-fn check_flood_limit(limit: usize, key: &str, errors: &mut Vec<ConfigError>) {
+pub(super) fn check_flood_limit(limit: usize, key: &str, errors: &mut Vec<ConfigError>) {
     if limit == 0 {
         errors.push(ConfigError::new(
             format!("{key}.max_messages_per_poll"),
@@ -282,7 +277,7 @@ pub(super) fn is_plain_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
-fn check_http_url(url: &Url, key: &str, errors: &mut Vec<ConfigError>) {
+pub(super) fn check_http_url(url: &Url, key: &str, errors: &mut Vec<ConfigError>) {
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         errors.push(ConfigError::new(
             key,

@@ -15,6 +15,10 @@ use tokio::sync::Notify;
 struct Route {
     sink: String,
     filter: Option<Filter>,
+    /// Keeps one message per conversation (Slack app mode): once its filter took an event of a
+    /// conversation, it gets every later event of it, whatever the filter says, so that the
+    /// message can show the conversation as it is now.
+    tracks: bool,
     wake: Arc<Notify>,
 }
 
@@ -58,6 +62,7 @@ impl Outbox {
             .map(|(sink, filter)| Route {
                 sink: sink.to_string(),
                 filter,
+                tracks: false,
                 wake: Arc::new(Notify::new()),
             })
             .collect();
@@ -72,6 +77,14 @@ impl Outbox {
             by_name,
             open: Mutex::new(BTreeSet::new()),
         }
+    }
+
+    /// Marks `sinks` as keeping one message per conversation (see [`Route::tracks`]).
+    pub fn tracking(mut self, sinks: &[&str]) -> Self {
+        for route in &mut self.routes {
+            route.tracks |= sinks.contains(&route.sink.as_str());
+        }
+        self
     }
 
     /// Numbers a new poll (kept across restarts) and marks it open until the guard is dropped.
@@ -96,10 +109,14 @@ impl Outbox {
 
     /// One entry per sink whose filter takes the event, carrying `poll`.
     pub fn route(&self, event: Event, poll: u64) -> Vec<(String, OutboxEntry)> {
-        let taking = self
-            .routes
-            .iter()
-            .filter(|r| r.filter.as_ref().is_none_or(|f| f.matches(&event)));
+        let taking = self.routes.iter().filter(|r| {
+            let matches = r.filter.as_ref().is_none_or(|f| f.matches(&event));
+            if r.tracks {
+                self.tracked(r, &event, matches)
+            } else {
+                matches
+            }
+        });
         entries(&event, taking.map(|r| r.sink.as_str()), poll)
     }
 
@@ -111,10 +128,30 @@ impl Outbox {
         sinks: &[String],
         poll: u64,
     ) -> Vec<(String, OutboxEntry)> {
-        let named = sinks
-            .iter()
-            .filter(|s| self.by_name.contains_key(s.as_str()));
+        let named = sinks.iter().filter(|s| match self.by_name.get(s.as_str()) {
+            Some(i) if self.routes[*i].tracks => self.tracked(&self.routes[*i], &event, true),
+            Some(_) => true,
+            None => false,
+        });
         entries(&event, named.map(String::as_str), poll)
+    }
+
+    /// Whether a tracking sink takes the event: its filter does (and the conversation is
+    /// tracked from now on), or the conversation is tracked already. Written before the commit
+    /// that queues the entry: a commit that then fails leaves a reference without a message,
+    /// which only means later events of that conversation are queued and then skipped. When the
+    /// store cannot be read, the filter decides.
+    fn tracked(&self, route: &Route, event: &Event, matches: bool) -> bool {
+        let (org, conversation) = (&event.data.org_id, event.data.conversation.id());
+        let known = if matches {
+            self.store.track_message(&route.sink, org, conversation)
+        } else {
+            self.store.tracks_message(&route.sink, org, conversation)
+        };
+        known.map(|known| known || matches).unwrap_or_else(|error| {
+            tracing::warn!(sink = route.sink, %error, "cannot read the message references");
+            matches
+        })
     }
 
     /// Commits state and entries in one atomic step, then wakes the sinks that got entries.

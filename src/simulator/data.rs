@@ -4,6 +4,7 @@
 use super::{Fault, FaultRule};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use chrono::Timelike;
 use chrono::{DateTime, Duration as Span, SecondsFormat, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -172,6 +173,8 @@ pub fn touch(record: &mut Value, now: DateTime<Utc>) {
         .get("last_activity_at")
         .and_then(Value::as_str)
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+    // Stamps have whole seconds: a second touch within the same second must still move it.
+    let now = now.with_nanosecond(0).unwrap_or(now);
     let next = match previous {
         Some(p) if p.to_utc() >= now => p.to_utc() + Span::seconds(1),
         _ => now,

@@ -8,12 +8,18 @@ pub(crate) const LIMIT: usize = 64 * 1024;
 /// The start of `response`'s body, at most [`LIMIT`] bytes, as text (invalid UTF-8 replaced).
 /// What is left unread is dropped with the response, which closes the connection. A body that
 /// fails half way gives what arrived before the failure.
-pub(crate) async fn snippet(mut response: reqwest::Response) -> String {
+pub(crate) async fn snippet(response: reqwest::Response) -> String {
+    up_to(response, LIMIT).await
+}
+
+/// The start of `response`'s body, at most `limit` bytes (for answers that carry data, such as
+/// a page of Slack's channel history), as [`snippet`] reads it.
+pub(crate) async fn up_to(mut response: reqwest::Response, limit: usize) -> String {
     let mut body = Vec::new();
-    while body.len() < LIMIT {
+    while body.len() < limit {
         match response.chunk().await {
             Ok(Some(chunk)) => {
-                let room = LIMIT - body.len();
+                let room = limit - body.len();
                 body.extend_from_slice(&chunk[..chunk.len().min(room)]);
             }
             Ok(None) | Err(_) => break,

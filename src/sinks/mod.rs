@@ -12,6 +12,7 @@ pub mod webhook;
 
 use crate::config::{DeliveryConfig, SinkConfig};
 use crate::event::Event;
+use crate::store::Store;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
@@ -68,11 +69,13 @@ pub enum Sink {
 
 impl Sink {
     /// Builds the live sink for a validated config section. Sinks built with the same `pacers`
-    /// share Slack's pace when they post to the same URL.
+    /// share Slack's pace when they post to the same URL or channel; sinks that remember what
+    /// they posted (Slack app mode) keep it in `store`.
     pub fn build(
         config: &SinkConfig,
         delivery: &DeliveryConfig,
         pacers: &slack::Pacers,
+        store: Option<&Store>,
     ) -> anyhow::Result<Sink> {
         Ok(match config {
             SinkConfig::Webhook(c) => {
@@ -82,6 +85,7 @@ impl Sink {
                 c,
                 delivery.timeout,
                 pacers,
+                store,
             )?)),
             SinkConfig::Email(c) => {
                 Sink::Email(Box::new(email::EmailSink::new(c, delivery.timeout)?))

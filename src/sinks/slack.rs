@@ -8,6 +8,7 @@ use crate::config::SlackSinkConfig;
 use crate::event::Event;
 use crate::render::{defaults, sample_event, Renderer};
 use crate::secret::redact_url;
+use crate::store::Store;
 use anyhow::Context;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
@@ -16,9 +17,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
+mod api;
+mod app;
+mod live;
 mod pacing;
+mod probe;
 pub use pacing::Pacers;
 use pacing::{Pacer, PACE};
+pub use probe::probe_app;
 
 /// Slack's documented limits (characters, items).
 pub mod limits {
@@ -43,14 +49,24 @@ pub mod limits {
 /// Events listed in a summary.
 const SUMMARY_LISTED: usize = 5;
 
-/// A configured Slack webhook.
+/// A configured Slack sink: an incoming webhook, or a Slack app (see [`app`]).
 pub struct SlackSink {
     name: String,
-    client: reqwest::Client,
-    url: Url,
+    mode: Mode,
     renderer: Renderer,
-    pacer: Arc<Pacer>,
     max_per_poll: usize,
+}
+
+/// How a Slack sink posts.
+enum Mode {
+    /// An incoming webhook: a new message per delivery.
+    Hook {
+        client: reqwest::Client,
+        url: Url,
+        pacer: Arc<Pacer>,
+    },
+    /// The Web API with a bot token: one message per conversation.
+    App(Box<app::AppMode>),
 }
 
 fn renderer(config: &SlackSinkConfig) -> Result<Renderer, String> {
@@ -187,30 +203,36 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &str, shown_url: 
 
 impl SlackSink {
     /// Builds the sink; `timeout` bounds each attempt; its pace is shared through `pacers` with
-    /// every sink posting to the same URL.
+    /// every sink posting to the same URL or channel. App mode keeps its messages in `store`.
     pub fn new(
         config: &SlackSinkConfig,
         timeout: Duration,
         pacers: &Pacers,
+        store: Option<&Store>,
     ) -> anyhow::Result<Self> {
-        let url = config
-            .url
-            .as_ref()
-            .context("the Slack webhook URL is missing")?;
-        let url = Url::parse(url.expose())
-            .map_err(|_| anyhow::anyhow!("the Slack webhook URL is not a URL"))?;
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("hyperrep-notifier/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        let renderer = renderer(config).map_err(anyhow::Error::msg)?;
+        let client = client(timeout)?;
+        let mode = match (&config.bot_token, store) {
+            (Some(token), Some(store)) => Mode::App(Box::new(app::AppMode {
+                sink: config.name.clone(),
+                api: api::WebApi::new(client, config.api_url.clone(), token.clone()),
+                channel: config.channel.clone().context("the Slack channel is missing")?,
+                thread_replies: config.thread_replies,
+                filter: config.filter.clone(),
+                store: store.clone(),
+                pacer: pacers.for_channel(&config.api_url, config.channel.as_deref().unwrap_or_default()),
+            })),
+            (Some(_), None) => anyhow::bail!("Slack app mode keeps its messages in the store, which is not open here"),
+            (None, _) => {
+                let url = config.url.as_ref().context("the Slack webhook URL is missing")?;
+                let url = Url::parse(url.expose())
+                    .map_err(|_| anyhow::anyhow!("the Slack webhook URL is not a URL"))?;
+                Mode::Hook { client, pacer: pacers.for_url(&url), url }
+            }
+        };
         Ok(SlackSink {
             name: config.name.clone(),
-            client,
-            pacer: pacers.for_url(&url),
-            url,
-            renderer,
+            mode,
+            renderer: renderer(config).map_err(anyhow::Error::msg)?,
             max_per_poll: config.max_messages_per_poll,
         })
     }
@@ -225,8 +247,11 @@ impl SlackSink {
         self.max_per_poll
     }
 
-    /// One message for one event.
+    /// One message for one event (in app mode: the conversation's message, kept up to date).
     pub async fn deliver(&self, event: &Event) -> Attempt {
+        if let Mode::App(app) = &self.mode {
+            return app.deliver(&self.renderer, event).await;
+        }
         match message(&self.renderer, event) {
             Ok(payload) => self.post(&payload).await,
             Err(error) => Attempt::Reject(error),
@@ -243,14 +268,13 @@ impl SlackSink {
 
     /// POSTs one message, no sooner than [`PACE`] after the previous one to the same URL.
     async fn post(&self, payload: &Value) -> Attempt {
-        self.pacer.turn().await;
-        let sent = self
-            .client
-            .post(self.url.clone())
-            .json(payload)
-            .send()
-            .await;
-        let shown = redact_url(&self.url, true);
+        let (client, url, pacer) = match &self.mode {
+            Mode::Hook { client, url, pacer } => (client, url, pacer),
+            Mode::App(app) => return app.post_loose(payload).await,
+        };
+        pacer.turn().await;
+        let sent = client.post(url.clone()).json(payload).send().await;
+        let shown = redact_url(url, true);
         match sent {
             Ok(response) => {
                 let (status, headers) = (response.status(), response.headers().clone());
@@ -263,6 +287,15 @@ impl SlackSink {
             },
         }
     }
+}
+
+/// The HTTP client of a Slack sink: bounded by `timeout`, never following redirects.
+fn client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("hyperrep-notifier/", env!("CARGO_PKG_VERSION")))
+        .build()?)
 }
 
 #[cfg(test)]

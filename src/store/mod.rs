@@ -8,6 +8,7 @@
 //! - `outbox_due`: `sink \0 next attempt (u64 BE, ms) seq` → nothing: the due-time index
 //! - `dead_letters`: `seq` (u64 BE) → dead time, sink + [`DeadLetter`] JSON
 //! - `reminders`, `reminders_due`: reminder clocks and when each is next due (see `reminders.rs`)
+//! - `messages`: Slack app mode's message per (org, conversation, sink) (see `messages.rs`)
 //! - default tree: `format_version`, `poll` (the last poll number)
 //!
 //! Queue sizes per sink are counters ([`SinkCounts`]), counted once at open.
@@ -15,6 +16,7 @@
 mod counts;
 mod dead;
 mod fingerprints;
+mod messages;
 mod migrate;
 mod open;
 mod outbox;
@@ -25,6 +27,7 @@ mod tx;
 pub use counts::SinkCounts;
 pub use dead::{DeadFilter, DeadLetter};
 pub use fingerprints::Fingerprints;
+pub use messages::{MessageRef, PostAttempt, Posted};
 pub use outbox::{Due, OutboxEntry};
 pub use reminders::{DueReminder, ReminderWrite};
 pub use state::{Commit, Encoded, OrgState, Previous};
@@ -117,6 +120,7 @@ pub struct Store {
     dead: sled::Tree,
     reminders: sled::Tree,
     reminders_due: sled::Tree,
+    messages: sled::Tree,
     counts: Arc<counts::Counts>,
     health: Arc<tx::Health>,
     /// Kept by a process that polls more than once (see [`Store::keep_fingerprints`]).
@@ -151,6 +155,7 @@ impl Store {
             dead,
             reminders: db.open_tree("reminders")?,
             reminders_due: db.open_tree("reminders_due")?,
+            messages: db.open_tree("messages")?,
             fingerprints: None,
             db,
         })

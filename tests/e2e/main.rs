@@ -34,3 +34,4 @@ mod templates;
 mod upstream_faults;
 mod upstream_limits;
 mod windows;
+mod slack_app;

@@ -1,5 +1,6 @@
-//! Slack's pace for incoming webhooks, about one message a second, is a limit per URL: every sink
-//! that posts to one URL takes its turns from one [`Pacer`], handed out by [`Pacers`].
+//! Slack's pace, about one message a second, is a limit per incoming-webhook URL and per channel
+//! of the Web API: every sink that posts to one URL or channel takes its turns from one
+//! [`Pacer`], handed out by [`Pacers`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -17,9 +18,19 @@ pub struct Pacers(Arc<Mutex<HashMap<String, Arc<Pacer>>>>);
 impl Pacers {
     /// The pacer of `url`, created at its first use.
     pub(crate) fn for_url(&self, url: &Url) -> Arc<Pacer> {
+        self.for_key(url.as_str().to_string())
+    }
+
+    /// The pacer of a channel of the Web API at `api`: app mode's limit (posts and thread
+    /// replies) is about one message a second per channel, whichever sink or token posts.
+    pub(crate) fn for_channel(&self, api: &Url, channel: &str) -> Arc<Pacer> {
+        self.for_key(format!("{api} {channel}"))
+    }
+
+    fn for_key(&self, key: String) -> Arc<Pacer> {
         let mut pacers = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let pacer = pacers
-            .entry(url.as_str().to_string())
+            .entry(key)
             .or_insert_with(|| Arc::new(Pacer::new(PACE)));
         pacer.clone()
     }

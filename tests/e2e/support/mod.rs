@@ -5,6 +5,7 @@
 mod daemon;
 pub mod pki;
 mod receiver;
+pub mod slack_api;
 pub mod tls_front;
 
 pub use daemon::{find_sample, free_port, metric, wait_healthy, Daemon, DaemonProcess};
