@@ -63,7 +63,12 @@ impl App {
         let windows = schedules(&config);
         let pacers = crate::sinks::slack::Pacers::default();
         for sink_config in &config.sinks {
-            let sink = Arc::new(Sink::build(sink_config, &config.delivery, &pacers, Some(&store))?);
+            let sink = Arc::new(Sink::build(
+                sink_config,
+                &config.delivery,
+                &pacers,
+                Some(&store),
+            )?);
             workers.push(Worker {
                 hold: Arc::default(),
                 window: windows

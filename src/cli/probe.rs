@@ -25,12 +25,18 @@ pub async fn test_sink(config: Config, name: &str) -> ExitCode {
         if slack.bot_token.is_some() {
             let timeout = config.delivery.timeout;
             return match crate::sinks::slack::probe_app(slack, timeout, &event).await {
-                Ok(steps) => steps.into_iter().fold(ExitCode::SUCCESS, |code, (step, attempt)| {
-                    match print_attempt(&format!("sink `{name}`, {step}"), attempt) {
-                        ExitCode::SUCCESS => code,
-                        failed => failed,
-                    }
-                }),
+                Ok(steps) => steps
+                    .into_iter()
+                    .fold(
+                        ExitCode::SUCCESS,
+                        |code, (step, attempt)| match print_attempt(
+                            &format!("sink `{name}`, {step}"),
+                            attempt,
+                        ) {
+                            ExitCode::SUCCESS => code,
+                            failed => failed,
+                        },
+                    ),
                 Err(error) => super::report(Err(error)),
             };
         }

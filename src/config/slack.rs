@@ -57,7 +57,9 @@ fn check_app(slack: &SlackSinkConfig, token: &str, key: &str, errors: &mut Vec<C
 /// A Slack token as the Web API takes it: `xoxb-` (a bot) or `xoxp-` (a user), printable.
 fn token_shape(token: &str) -> Result<(), String> {
     if !(token.starts_with("xoxb-") || token.starts_with("xoxp-")) {
-        return Err("must be a Slack bot token (`xoxb-…`, from the app's OAuth & Permissions page)".into());
+        return Err(
+            "must be a Slack bot token (`xoxb-…`, from the app's OAuth & Permissions page)".into(),
+        );
     }
     if !token.bytes().all(|b| b.is_ascii_graphic()) {
         return Err("must not contain spaces or control characters".into());
@@ -70,7 +72,9 @@ fn channel_shape(channel: &str) -> Result<(), String> {
     let valid = channel.len() >= 9
         && channel.len() <= 20
         && matches!(channel.as_bytes()[0], b'C' | b'G' | b'D')
-        && channel.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        && channel
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
     if valid {
         return Ok(());
     }

@@ -1,8 +1,6 @@
 //! Checks that a type cannot express: ranges, uniqueness, cross-references, decodable secrets.
 
-use super::{
-    ApiConfig, Config, ConfigError, DeliveryConfig, EmailSinkConfig, Filter, SinkConfig,
-};
+use super::{ApiConfig, Config, ConfigError, DeliveryConfig, EmailSinkConfig, Filter, SinkConfig};
 use crate::secret::Secret;
 use crate::sinks::webhook::signing_key;
 use std::collections::HashSet;
@@ -180,7 +178,6 @@ fn check_webhook_extras(hook: &super::WebhookSinkConfig, key: &str, errors: &mut
         }
     }
 }
-
 
 /// The `url` of a sink whose URL is a secret (from `url`, `url_file` or the environment).
 pub(super) fn check_secret_url(url: Option<&Secret>, key: &str, errors: &mut Vec<ConfigError>) {

@@ -215,18 +215,33 @@ impl SlackSink {
             (Some(token), Some(store)) => Mode::App(Box::new(app::AppMode {
                 sink: config.name.clone(),
                 api: api::WebApi::new(client, config.api_url.clone(), token.clone()),
-                channel: config.channel.clone().context("the Slack channel is missing")?,
+                channel: config
+                    .channel
+                    .clone()
+                    .context("the Slack channel is missing")?,
                 thread_replies: config.thread_replies,
                 filter: config.filter.clone(),
                 store: store.clone(),
-                pacer: pacers.for_channel(&config.api_url, config.channel.as_deref().unwrap_or_default()),
+                pacer: pacers.for_channel(
+                    &config.api_url,
+                    config.channel.as_deref().unwrap_or_default(),
+                ),
             })),
-            (Some(_), None) => anyhow::bail!("Slack app mode keeps its messages in the store, which is not open here"),
+            (Some(_), None) => anyhow::bail!(
+                "Slack app mode keeps its messages in the store, which is not open here"
+            ),
             (None, _) => {
-                let url = config.url.as_ref().context("the Slack webhook URL is missing")?;
+                let url = config
+                    .url
+                    .as_ref()
+                    .context("the Slack webhook URL is missing")?;
                 let url = Url::parse(url.expose())
                     .map_err(|_| anyhow::anyhow!("the Slack webhook URL is not a URL"))?;
-                Mode::Hook { client, pacer: pacers.for_url(&url), url }
+                Mode::Hook {
+                    client,
+                    pacer: pacers.for_url(&url),
+                    url,
+                }
             }
         };
         Ok(SlackSink {

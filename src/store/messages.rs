@@ -65,7 +65,12 @@ fn sink_of(key: &[u8]) -> &[u8] {
 
 impl Store {
     /// The sink's reference for the conversation, if it has one.
-    pub fn message_ref(&self, sink: &str, org: &str, conversation: &str) -> Result<Option<MessageRef>> {
+    pub fn message_ref(
+        &self,
+        sink: &str,
+        org: &str,
+        conversation: &str,
+    ) -> Result<Option<MessageRef>> {
         self.counters.read(1);
         let Some(bytes) = self.messages.get(key(org, conversation, sink))? else {
             return Ok(None);
@@ -86,7 +91,12 @@ impl Store {
         let value = serde_json::to_vec(message).map_err(|e| corrupt("message reference", e))?;
         let key = key(org, conversation, sink);
         self.counters.wrote(1, key.len() + value.len());
-        self.watch(|| self.messages.insert(key, value).map(drop).map_err(Into::into))
+        self.watch(|| {
+            self.messages
+                .insert(key, value)
+                .map(drop)
+                .map_err(Into::into)
+        })
     }
 
     /// Starts a reference for the conversation (no message yet) unless it has one; whether it
@@ -162,9 +172,14 @@ mod tests {
             channel: "C1".into(),
             ts: "1.000100".into(),
         });
-        store.put_message_ref("slack", "org", "c1", &reference).unwrap();
+        store
+            .put_message_ref("slack", "org", "c1", &reference)
+            .unwrap();
         assert!(!store.tracks_message("other", "org", "c1").unwrap());
-        assert_eq!(store.message_ref("slack", "org", "c1").unwrap(), Some(reference));
+        assert_eq!(
+            store.message_ref("slack", "org", "c1").unwrap(),
+            Some(reference)
+        );
         store.forget_message("slack", "org", "c1").unwrap();
         assert!(!store.tracks_message("slack", "org", "c1").unwrap());
     }
@@ -182,12 +197,17 @@ mod tests {
             ..MessageRef::default()
         };
         store.put_message_ref("a", "org", "old", &old).unwrap();
-        store.put_message_ref("a", "org", "recent", &recent).unwrap();
+        store
+            .put_message_ref("a", "org", "recent", &recent)
+            .unwrap();
         store.put_message_ref("b", "org", "old", &old).unwrap();
         let cutoff = now - chrono::Duration::days(30);
         assert_eq!(store.forget_old_messages(&[("a", cutoff)]).unwrap(), 1);
         assert!(!store.tracks_message("a", "org", "old").unwrap());
         assert!(store.tracks_message("a", "org", "recent").unwrap());
-        assert!(store.tracks_message("b", "org", "old").unwrap(), "sink b has no cutoff given");
+        assert!(
+            store.tracks_message("b", "org", "old").unwrap(),
+            "sink b has no cutoff given"
+        );
     }
 }

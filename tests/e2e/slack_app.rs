@@ -54,18 +54,37 @@ async fn a_conversation_gets_one_message_that_is_edited_until_it_reads_as_handle
     let id = quiet_inbox(&world, &app).await[1].clone();
     world.sim.touch(&world.org(0), &id);
     step(&app).await;
-    let posted = api.message_of(&id).expect("a message for the unread conversation");
-    assert!(posted.status().starts_with("🔴 *Waiting*"), "{}", posted.status());
+    let posted = api
+        .message_of(&id)
+        .expect("a message for the unread conversation");
+    assert!(
+        posted.status().starts_with("🔴 *Waiting*"),
+        "{}",
+        posted.status()
+    );
 
-    world.sim.set_field(&world.org(0), &id, "is_read", json!(true));
+    world
+        .sim
+        .set_field(&world.org(0), &id, "is_read", json!(true));
     step(&app).await;
-    assert_eq!(api.top_level().len(), 1, "the read change edits, it does not post");
+    assert_eq!(
+        api.top_level().len(),
+        1,
+        "the read change edits, it does not post"
+    );
     let edited = api.message_of(&id).unwrap();
     assert_eq!((edited.ts.as_str(), edited.edits), (posted.ts.as_str(), 1));
-    assert!(edited.status().starts_with("✅ *Handled*: read"), "{}", edited.status());
+    assert!(
+        edited.status().starts_with("✅ *Handled*: read"),
+        "{}",
+        edited.status()
+    );
     assert!(edited.text.starts_with("Handled:"), "{}", edited.text);
     let update = &api.calls("chat.update")[0];
-    assert_eq!(update.body["metadata"]["event_payload"]["conversation_id"], id.as_str());
+    assert_eq!(
+        update.body["metadata"]["event_payload"]["conversation_id"],
+        id.as_str()
+    );
 }
 
 #[tokio::test]
@@ -79,8 +98,14 @@ async fn new_activity_is_replied_in_the_thread_and_a_read_change_only_edits() {
     world.sim.touch(&world.org(0), &id);
     step(&app).await;
     let ts = api.message_of(&id).unwrap().ts;
-    assert_eq!(api.replies(&ts).len(), 1, "new activity replies in the thread");
-    world.sim.set_field(&world.org(0), &id, "is_read", json!(true));
+    assert_eq!(
+        api.replies(&ts).len(),
+        1,
+        "new activity replies in the thread"
+    );
+    world
+        .sim
+        .set_field(&world.org(0), &id, "is_read", json!(true));
     step(&app).await;
     assert_eq!(api.replies(&ts).len(), 1, "reading it adds no reply");
     assert_eq!(api.message_of(&id).unwrap().edits, 2);
@@ -115,11 +140,17 @@ async fn a_message_slack_will_not_edit_is_replaced_by_a_new_one_that_later_chang
     step(&app).await;
     let second = api.message_of(&id).unwrap();
     assert_ne!(second.ts, first.ts, "a new message was posted");
-    world.sim.set_field(&world.org(0), &id, "is_read", json!(true));
+    world
+        .sim
+        .set_field(&world.org(0), &id, "is_read", json!(true));
     step(&app).await;
     let top = api.top_level();
     assert_eq!(top.len(), 2);
-    assert_eq!((top[0].edits, top[1].edits), (0, 1), "the new message is the one edited");
+    assert_eq!(
+        (top[0].edits, top[1].edits),
+        (0, 1),
+        "the new message is the one edited"
+    );
     assert!(top[1].status().starts_with("✅ *Handled*"));
 }
 
@@ -127,7 +158,10 @@ async fn a_message_slack_will_not_edit_is_replaced_by_a_new_one_that_later_chang
 async fn a_removed_conversation_reads_as_removed_and_its_message_is_forgotten() {
     let world = World::start(1, 4).await;
     let api = SlackApi::start().await;
-    let app = world.app(&format!("{}[poll]\ndetect_removed = true\n", app_sink(&api, "live", "")));
+    let app = world.app(&format!(
+        "{}[poll]\ndetect_removed = true\n",
+        app_sink(&api, "live", "")
+    ));
     let id = quiet_inbox(&world, &app).await[0].clone();
     world.sim.touch(&world.org(0), &id);
     step(&app).await;
@@ -136,7 +170,11 @@ async fn a_removed_conversation_reads_as_removed_and_its_message_is_forgotten() 
     step(&app).await;
     step(&app).await;
     let message = api.message_of(&id).unwrap();
-    assert!(message.status().contains("removed from HyperRep"), "{}", message.status());
+    assert!(
+        message.status().contains("removed from HyperRep"),
+        "{}",
+        message.status()
+    );
     assert_eq!(app.store.message_count(), 0);
 }
 
@@ -160,13 +198,24 @@ async fn test_sink_posts_a_sample_message_and_then_edits_it() {
     let world = World::start(1, 2).await;
     let api = SlackApi::start().await;
     let config = world.write_config(&app_sink(&api, "live", ""));
-    let out = tokio::task::spawn_blocking(move || run_binary(&["test-sink", "live"], Some(&config), &[]))
-        .await
-        .unwrap();
+    let out =
+        tokio::task::spawn_blocking(move || run_binary(&["test-sink", "live"], Some(&config), &[]))
+            .await
+            .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("post: delivered (chat.postMessage ok"), "{stdout}");
-    assert!(stdout.contains("update: delivered (chat.update ok"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("post: delivered (chat.postMessage ok"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("update: delivered (chat.update ok"),
+        "{stdout}"
+    );
     let top = api.top_level();
     assert_eq!((top.len(), top[0].edits), (1, 1));
     assert!(!stdout.contains(BOT_TOKEN));

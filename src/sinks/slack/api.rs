@@ -43,7 +43,11 @@ const REFUSED: &[&str] = &[
 ];
 
 /// Errors that an update answers when a new message is needed instead (SPEC).
-const LOST: &[&str] = &["message_not_found", "cant_update_message", "edit_window_closed"];
+const LOST: &[&str] = &[
+    "message_not_found",
+    "cant_update_message",
+    "edit_window_closed",
+];
 
 /// Errors Slack gives while it is unwell: tried again with backoff.
 const TRANSIENT: &[&str] = &[
@@ -138,7 +142,10 @@ pub(crate) fn classify(method: &str, status: StatusCode, headers: &HeaderMap, bo
     if answer.get("ok").and_then(Value::as_bool) == Some(true) {
         return Reply::Ok(answer);
     }
-    let error = answer.get("error").and_then(Value::as_str).unwrap_or("no error named");
+    let error = answer
+        .get("error")
+        .and_then(Value::as_str)
+        .unwrap_or("no error named");
     error_reply(method, error, &answer, after)
 }
 
@@ -169,36 +176,59 @@ mod tests {
     use reqwest::header::HeaderValue;
 
     fn answer(status: u16, body: &str) -> Reply {
-        classify("chat.update", StatusCode::from_u16(status).unwrap(), &HeaderMap::new(), body)
+        classify(
+            "chat.update",
+            StatusCode::from_u16(status).unwrap(),
+            &HeaderMap::new(),
+            body,
+        )
     }
 
     #[test]
     fn ok_true_is_success_and_the_table_of_errors_is_followed() {
-        assert!(matches!(answer(200, r#"{"ok":true,"ts":"1.2"}"#), Reply::Ok(_)));
+        assert!(matches!(
+            answer(200, r#"{"ok":true,"ts":"1.2"}"#),
+            Reply::Ok(_)
+        ));
         for lost in LOST {
             let body = format!(r#"{{"ok":false,"error":"{lost}"}}"#);
             assert!(matches!(answer(200, &body), Reply::Lost(_)), "{lost}");
         }
         for refused in REFUSED {
             let body = format!(r#"{{"ok":false,"error":"{refused}"}}"#);
-            assert!(matches!(answer(200, &body), Reply::Failed(Attempt::Reject(_))), "{refused}");
+            assert!(
+                matches!(answer(200, &body), Reply::Failed(Attempt::Reject(_))),
+                "{refused}"
+            );
         }
         let internal = answer(200, r#"{"ok":false,"error":"internal_error"}"#);
         assert!(matches!(internal, Reply::Failed(Attempt::Retry { .. })));
-        assert!(matches!(answer(503, "busy"), Reply::Failed(Attempt::Retry { .. })));
-        assert!(matches!(answer(200, "<html>"), Reply::Failed(Attempt::Retry { .. })));
-        assert!(matches!(answer(404, "nope"), Reply::Failed(Attempt::Reject(_))));
+        assert!(matches!(
+            answer(503, "busy"),
+            Reply::Failed(Attempt::Retry { .. })
+        ));
+        assert!(matches!(
+            answer(200, "<html>"),
+            Reply::Failed(Attempt::Retry { .. })
+        ));
+        assert!(matches!(
+            answer(404, "nope"),
+            Reply::Failed(Attempt::Reject(_))
+        ));
     }
 
     #[test]
     fn rate_limits_wait_what_slack_says_by_status_or_by_error() {
         let mut headers = HeaderMap::new();
         headers.insert("retry-after", HeaderValue::from_static("7"));
-        let throttled = |status: u16, body: &str| {
-            match classify("chat.postMessage", StatusCode::from_u16(status).unwrap(), &headers, body) {
-                Reply::Failed(Attempt::Throttled { after, .. }) => after,
-                other => panic!("not throttled: {other:?}"),
-            }
+        let throttled = |status: u16, body: &str| match classify(
+            "chat.postMessage",
+            StatusCode::from_u16(status).unwrap(),
+            &headers,
+            body,
+        ) {
+            Reply::Failed(Attempt::Throttled { after, .. }) => after,
+            other => panic!("not throttled: {other:?}"),
         };
         assert_eq!(throttled(429, ""), Duration::from_secs(7));
         assert_eq!(

@@ -87,7 +87,10 @@ impl AppMode {
 
     async fn show(&self, renderer: &Renderer, event: &Event) -> Step<String> {
         let mut reference = self.load(event)?;
-        if reference.shown_at.is_some_and(|shown| event.timestamp < shown) {
+        if reference
+            .shown_at
+            .is_some_and(|shown| event.timestamp < shown)
+        {
             return Ok("older than what the message shows: nothing to change".into());
         }
         let (org, conversation) = (&event.data.org_id, event.data.conversation.id());
@@ -170,7 +173,12 @@ impl AppMode {
     }
 
     /// Posts the conversation's message, recording the attempt first (see the module docs).
-    async fn post(&self, reference: &mut MessageRef, event: &Event, payload: &Value) -> Step<Shown> {
+    async fn post(
+        &self,
+        reference: &mut MessageRef,
+        event: &Event,
+        payload: &Value,
+    ) -> Step<Shown> {
         reference.attempt = Some(PostAttempt {
             at: Utc::now(),
             event: event.id.clone(),
@@ -201,11 +209,19 @@ impl AppMode {
     }
 
     /// Replies in the message's thread when the event is new activity or a reminder, once.
-    async fn reply(&self, renderer: &Renderer, reference: &mut MessageRef, event: &Event) -> Step<()> {
+    async fn reply(
+        &self,
+        renderer: &Renderer,
+        reference: &mut MessageRef,
+        event: &Event,
+    ) -> Step<()> {
         let Some(posted) = reference.message.clone() else {
             return Ok(());
         };
-        if !self.thread_replies || !wants_reply(event) || reference.replied.as_ref() == Some(&event.id) {
+        if !self.thread_replies
+            || !wants_reply(event)
+            || reference.replied.as_ref() == Some(&event.id)
+        {
             return Ok(());
         }
         let mut body = reply(renderer, event).map_err(Attempt::Reject)?;
@@ -223,12 +239,21 @@ impl AppMode {
     }
 
     /// After a post whose answer was not recorded: the message it made, if Slack has it.
-    async fn recover(&self, reference: &MessageRef, org: &str, conversation: &str) -> Step<Option<Posted>> {
+    async fn recover(
+        &self,
+        reference: &MessageRef,
+        org: &str,
+        conversation: &str,
+    ) -> Step<Option<Posted>> {
         let Some(attempt) = &reference.attempt else {
             return Ok(None);
         };
         let oldest = attempt.at - LOOKBACK;
-        let oldest = format!("{}.{:06}", oldest.timestamp(), oldest.timestamp_subsec_micros());
+        let oldest = format!(
+            "{}.{:06}",
+            oldest.timestamp(),
+            oldest.timestamp_subsec_micros()
+        );
         let mut cursor = String::new();
         for _ in 0..HISTORY_PAGES {
             let query = [
@@ -238,7 +263,11 @@ impl AppMode {
                 ("include_all_metadata", "true".to_string()),
                 ("cursor", cursor.clone()),
             ];
-            let page = match self.api.get("conversations.history", &query, HISTORY_BYTES).await {
+            let page = match self
+                .api
+                .get("conversations.history", &query, HISTORY_BYTES)
+                .await
+            {
                 Reply::Ok(page) => page,
                 Reply::Failed(Attempt::Reject(error)) | Reply::Lost(error) => {
                     tracing::warn!(%error, "cannot look for the message an interrupted post may have left; posting (it may show twice)");
@@ -246,15 +275,24 @@ impl AppMode {
                 }
                 Reply::Failed(attempt) => return Err(attempt),
             };
-            let messages = page["messages"].as_array().map(Vec::as_slice).unwrap_or_default();
-            if let Some(found) = messages.iter().find(|m| is_message_of(m, org, conversation)) {
+            let messages = page["messages"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            if let Some(found) = messages
+                .iter()
+                .find(|m| is_message_of(m, org, conversation))
+            {
                 tracing::info!("found the message of an interrupted post; updating it");
                 return Ok(found["ts"].as_str().map(|ts| Posted {
                     channel: self.channel.clone(),
                     ts: ts.to_string(),
                 }));
             }
-            cursor = page["response_metadata"]["next_cursor"].as_str().unwrap_or_default().to_string();
+            cursor = page["response_metadata"]["next_cursor"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             if cursor.is_empty() || page["has_more"] != true {
                 break;
             }

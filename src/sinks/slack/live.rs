@@ -17,7 +17,11 @@ pub(crate) fn handled(event: &Event, filter: Option<&Filter>) -> bool {
     let conversation = &event.data.conversation;
     let left_folders = filter
         .and_then(|f| f.folder.as_ref())
-        .is_some_and(|folders| !conversation.folder().is_some_and(|f| folders.iter().any(|x| x == f)));
+        .is_some_and(|folders| {
+            !conversation
+                .folder()
+                .is_some_and(|f| folders.iter().any(|x| x == f))
+        });
     event.kind == EventType::Removed || conversation.is_read() == Some(true) || left_folders
 }
 
@@ -144,6 +148,10 @@ mod tests {
         let conversation = event.data.conversation.id();
         assert!(is_message_of(&message, &event.data.org_id, conversation));
         assert!(!is_message_of(&message, &event.data.org_id, "another"));
-        assert!(!is_message_of(&json!({"ts": "1.2"}), &event.data.org_id, conversation));
+        assert!(!is_message_of(
+            &json!({"ts": "1.2"}),
+            &event.data.org_id,
+            conversation
+        ));
     }
 }

@@ -17,7 +17,10 @@ pub async fn probe_app(
     timeout: Duration,
     event: &Event,
 ) -> anyhow::Result<Vec<(&'static str, Attempt)>> {
-    let token = config.bot_token.clone().ok_or_else(|| anyhow::anyhow!("no bot token"))?;
+    let token = config
+        .bot_token
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("no bot token"))?;
     let channel = config.channel.clone().unwrap_or_default();
     let api = WebApi::new(client(timeout)?, config.api_url.clone(), token);
     let renderer = renderer(config).map_err(anyhow::Error::msg)?;
@@ -34,7 +37,9 @@ pub async fn probe_app(
     update["channel"] = channel;
     update["ts"] = ts;
     let updated = match api.call("chat.update", &update).await {
-        Reply::Ok(_) => Attempt::Delivered("chat.update ok: the message now reads as handled".into()),
+        Reply::Ok(_) => {
+            Attempt::Delivered("chat.update ok: the message now reads as handled".into())
+        }
         other => failed(other),
     };
     Ok(vec![("post", post), ("update", updated)])

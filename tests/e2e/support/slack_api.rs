@@ -39,7 +39,10 @@ pub struct Message {
 impl Message {
     /// The text of the message's first block element (app mode's state line).
     pub fn status(&self) -> String {
-        self.blocks[0]["elements"][0]["text"].as_str().unwrap_or_default().to_string()
+        self.blocks[0]["elements"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 }
 
@@ -87,24 +90,41 @@ impl SlackApi {
     /// The next answers of `method`, in order; after them, the real behaviour.
     pub fn script(&self, method: &str, answers: impl IntoIterator<Item = Answer>) {
         let mut state = self.state.lock().unwrap();
-        state.script.entry(method.to_string()).or_default().extend(answers);
+        state
+            .script
+            .entry(method.to_string())
+            .or_default()
+            .extend(answers);
     }
 
     pub fn calls(&self, method: &str) -> Vec<Call> {
         let state = self.state.lock().unwrap();
-        state.calls.iter().filter(|c| c.method == method).cloned().collect()
+        state
+            .calls
+            .iter()
+            .filter(|c| c.method == method)
+            .cloned()
+            .collect()
     }
 
     /// Messages that are not thread replies, oldest first.
     pub fn top_level(&self) -> Vec<Message> {
         let state = self.state.lock().unwrap();
-        state.messages.iter().filter(|m| m.thread_ts.is_none()).cloned().collect()
+        state
+            .messages
+            .iter()
+            .filter(|m| m.thread_ts.is_none())
+            .cloned()
+            .collect()
     }
 
     /// The replies in the thread of the message `ts`.
     pub fn replies(&self, ts: &str) -> Vec<Message> {
         let state = self.state.lock().unwrap();
-        let replies = state.messages.iter().filter(|m| m.thread_ts.as_deref() == Some(ts));
+        let replies = state
+            .messages
+            .iter()
+            .filter(|m| m.thread_ts.as_deref() == Some(ts));
         replies.cloned().collect()
     }
 
@@ -127,7 +147,11 @@ async fn call(
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let scripted = {
         let mut state = state.lock().unwrap();
-        let call = Call { method: method.clone(), body: body.clone(), at: Instant::now() };
+        let call = Call {
+            method: method.clone(),
+            body: body.clone(),
+            at: Instant::now(),
+        };
         state.calls.push(call);
         state.script.get_mut(&method).and_then(VecDeque::pop_front)
     };
@@ -154,7 +178,12 @@ async fn call(
 }
 
 /// What Slack does for the call, and its answer.
-fn act(state: &Mutex<FakeState>, method: &str, body: &Value, query: &HashMap<String, String>) -> Value {
+fn act(
+    state: &Mutex<FakeState>,
+    method: &str,
+    body: &Value,
+    query: &HashMap<String, String>,
+) -> Value {
     let mut state = state.lock().unwrap();
     match method {
         "chat.postMessage" => post(&mut state, body),
@@ -169,7 +198,9 @@ fn post(state: &mut FakeState, body: &Value) -> Value {
         return json!({"ok": false, "error": "channel_not_found"});
     };
     state.next += 1;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
     let ts = format!("{}.{:06}", now.as_secs(), state.next);
     state.messages.push(Message {
         channel: channel.to_string(),
@@ -185,7 +216,11 @@ fn post(state: &mut FakeState, body: &Value) -> Value {
 
 fn update(state: &mut FakeState, body: &Value) -> Value {
     let (channel, ts) = (&body["channel"], &body["ts"]);
-    let Some(message) = state.messages.iter_mut().find(|m| m.channel == *channel && m.ts == *ts) else {
+    let Some(message) = state
+        .messages
+        .iter_mut()
+        .find(|m| m.channel == *channel && m.ts == *ts)
+    else {
         return json!({"ok": false, "error": "message_not_found"});
     };
     message.text = body["text"].as_str().unwrap_or_default().to_string();
@@ -200,8 +235,13 @@ fn update(state: &mut FakeState, body: &Value) -> Value {
 /// Newest first, top-level only, after `oldest`; metadata only with `include_all_metadata`.
 fn history(state: &FakeState, query: &HashMap<String, String>) -> Value {
     let channel = query.get("channel").cloned().unwrap_or_default();
-    let oldest: f64 = query.get("oldest").and_then(|o| o.parse().ok()).unwrap_or(0.0);
-    let with_metadata = query.get("include_all_metadata").is_some_and(|v| v == "true");
+    let oldest: f64 = query
+        .get("oldest")
+        .and_then(|o| o.parse().ok())
+        .unwrap_or(0.0);
+    let with_metadata = query
+        .get("include_all_metadata")
+        .is_some_and(|v| v == "true");
     let messages: Vec<Value> = state
         .messages
         .iter()
