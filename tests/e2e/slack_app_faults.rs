@@ -4,7 +4,9 @@
 
 use crate::slack_app::{app_sink, quiet_inbox, step, step_until};
 use crate::support::slack_api::{Answer, SlackApi, BOT_TOKEN};
-use crate::support::{assert_check_refuses, eventually, free_port, Daemon, DaemonProcess, World};
+use crate::support::{
+    assert_check_refuses, eventually, free_port, run_binary, Daemon, DaemonProcess, World,
+};
 use serde_json::json;
 use std::time::Duration;
 
@@ -178,6 +180,7 @@ async fn the_bot_token_appears_in_no_log_line_at_debug_level() {
         "{}[poll]\ninitial = \"notify\"\n",
         app_sink(&api, "live", "")
     ));
+    let shown = config.clone();
     let run = move || {
         crate::support::binary()
             .env("RUST_LOG", "trace")
