@@ -132,3 +132,14 @@ fn secret_beside_secrets_or_a_bad_listed_secret_is_refused_by_name_without_its_v
     ];
     assert_check_refuses(dir.path(), &cases);
 }
+
+#[test]
+fn the_readme_shows_the_example_receiver_exactly_as_shipped() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |name: &str| std::fs::read_to_string(root.join(name)).unwrap();
+    let (readme, example) = (read("README.md"), read("examples/receiver.py"));
+    assert!(
+        readme.contains(&format!("```python\n{example}```\n")),
+        "README's receiver differs from examples/receiver.py"
+    );
+}
