@@ -263,9 +263,15 @@ fn resolve_webhook_secrets(hook: &mut super::WebhookSinkConfig, key: &str) -> Ve
     }
     hook.secrets_from_files.clear();
     for (j, file) in hook.secrets_files.iter().enumerate() {
-        let read = read_secret_file(file, &format!("{key}.secrets_files[{j}]"));
-        hook.secrets_from_files
-            .push(read.map_err(|e| errors.push(e)).ok());
+        // A file that cannot be read keeps its place (`None`), so later ones keep their index.
+        let secret = match read_secret_file(file, &format!("{key}.secrets_files[{j}]")) {
+            Ok(secret) => Some(secret),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        hook.secrets_from_files.push(secret);
     }
     errors
 }
