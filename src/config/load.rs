@@ -202,10 +202,13 @@ fn resolve_secret_files(config: &mut Config) -> Vec<ConfigError> {
     }
     for (i, sink) in config.sinks.iter_mut().enumerate() {
         let secrets = match sink {
-            SinkConfig::Webhook(c) => vec![
-                (&mut c.url, &mut c.url_file, "url"),
-                (&mut c.secret, &mut c.secret_file, "secret"),
-            ],
+            SinkConfig::Webhook(c) => {
+                errors.extend(resolve_webhook_secrets(c, &format!("sinks[{i}]")));
+                vec![
+                    (&mut c.url, &mut c.url_file, "url"),
+                    (&mut c.secret, &mut c.secret_file, "secret"),
+                ]
+            }
             SinkConfig::Slack(c) => vec![
                 (&mut c.url, &mut c.url_file, "url"),
                 (&mut c.bot_token, &mut c.bot_token_file, "bot_token"),
@@ -242,19 +245,50 @@ fn resolve(
             format!("set either `{key}` or `{key}_file`, not both"),
         ));
     }
-    let text = std::fs::read_to_string(file).map_err(|e| {
-        ConfigError::new(
-            format!("{key}_file"),
-            format!("cannot read {}: {e}", file.display()),
-        )
-    })?;
+    *value = Some(read_secret_file(file, &format!("{key}_file"))?);
+    Ok(())
+}
+
+/// A webhook's list of secrets: `secrets` takes the place of `secret`/`secret_file` (both would
+/// leave the signing order unclear), and each of `secrets_files` holds one more secret.
+fn resolve_webhook_secrets(hook: &mut super::WebhookSinkConfig, key: &str) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
+    let single_file = hook
+        .secret_file
+        .as_ref()
+        .is_some_and(|f| !f.as_os_str().is_empty());
+    if !hook.secrets.is_empty() && (hook.secret.is_some() || single_file) {
+        let single = if single_file { "secret_file" } else { "secret" };
+        let reason = format!(
+            "set either `{single}` or `secrets`, not both (list every secret in `secrets`)"
+        );
+        errors.push(ConfigError::new(format!("{key}.secrets"), reason));
+    }
+    hook.secrets_from_files.clear();
+    for (j, file) in hook.secrets_files.iter().enumerate() {
+        // A file that cannot be read keeps its place (`None`), so later ones keep their index.
+        let secret = match read_secret_file(file, &format!("{key}.secrets_files[{j}]")) {
+            Ok(secret) => Some(secret),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        hook.secrets_from_files.push(secret);
+    }
+    errors
+}
+
+/// The secret a file holds, surrounding whitespace removed; errors name `key`, never the value.
+fn read_secret_file(file: &std::path::Path, key: &str) -> Result<Secret, ConfigError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| ConfigError::new(key, format!("cannot read {}: {e}", file.display())))?;
     let text = text.trim();
     if text.is_empty() {
         return Err(ConfigError::new(
-            format!("{key}_file"),
+            key,
             format!("{} is empty", file.display()),
         ));
     }
-    *value = Some(Secret::new(text));
-    Ok(())
+    Ok(Secret::new(text))
 }

@@ -74,12 +74,25 @@ pub struct WebhookSinkConfig {
     /// A file holding the URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url_file: Option<PathBuf>,
-    /// Standard Webhooks signing secret, `whsec_` + base64; no signature headers when absent.
+    /// Standard Webhooks signing secret, `whsec_` + base64; no signature headers when no secret
+    /// is set at all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<Secret>,
     /// A file holding the signing secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_file: Option<PathBuf>,
+    /// Several signing secrets, for rotation: every delivery carries one signature per secret,
+    /// so a receiver that knows any one of them accepts it. Instead of `secret`/`secret_file`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<Secret>,
+    /// Files holding one signing secret each (Docker/Kubernetes secrets), signed with after
+    /// `secret` or `secrets`, in the order listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets_files: Vec<PathBuf>,
+    /// What each of `secrets_files` held, filled at load (`None`: it could not be read, an
+    /// error already says so); never shown.
+    #[serde(skip)]
+    pub(crate) secrets_from_files: Vec<Option<Secret>>,
     /// Extra request headers (for example `Authorization`); values are secrets.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, Secret>,
@@ -94,6 +107,18 @@ pub struct WebhookSinkConfig {
     /// failures) and go out when the next window opens; any time when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deliver_during: Option<String>,
+}
+
+impl WebhookSinkConfig {
+    /// Every signing secret, in signing order, each with the key it came from (relative to the
+    /// sink, e.g. `secrets[1]`): `secret` (or `secret_file`), `secrets`, then `secrets_files`.
+    pub(crate) fn signing_secrets(&self) -> Vec<(String, &Secret)> {
+        let single = self.secret.iter().map(|s| ("secret".to_string(), s));
+        let listed = (self.secrets.iter().enumerate()).map(|(i, s)| (format!("secrets[{i}]"), s));
+        let files = (self.secrets_from_files.iter().enumerate())
+            .filter_map(|(i, s)| Some((format!("secrets_files[{i}]"), s.as_ref()?)));
+        single.chain(listed).chain(files).collect()
+    }
 }
 
 /// `type = "console"`.

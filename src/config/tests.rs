@@ -264,4 +264,5 @@ mod fuzz {
 mod admin_listen;
 mod reminders;
 mod schedules;
+mod webhook_secrets;
 mod webhook_url;

@@ -161,9 +161,10 @@ fn check_sinks(config: &Config, errors: &mut Vec<ConfigError>) {
 
 fn check_webhook_extras(hook: &super::WebhookSinkConfig, key: &str, errors: &mut Vec<ConfigError>) {
     check_ca_file(hook.ca_file.as_deref(), key, errors);
-    if let Some(secret) = &hook.secret {
+    // Named by where each came from (`secrets[1]`, `secrets_files[0]`); the value never is.
+    for (field, secret) in hook.signing_secrets() {
         if let Err(reason) = signing_key(secret.expose()) {
-            errors.push(ConfigError::new(format!("{key}.secret"), reason));
+            errors.push(ConfigError::new(format!("{key}.{field}"), reason));
         }
     }
     for (name, value) in &hook.headers {

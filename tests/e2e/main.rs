@@ -35,4 +35,5 @@ mod support;
 mod templates;
 mod upstream_faults;
 mod upstream_limits;
+mod webhook_rotation;
 mod windows;
