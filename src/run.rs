@@ -167,11 +167,15 @@ async fn poll(app: &App, stop: &CancellationToken) {
     poll_on_cadence(&app.poll, &app.config.orgs, cadence, &app.poll_now, stop).await;
 }
 
-/// At start and hourly: dead letters older than `delivery.keep_dead_letters` are removed.
+/// At start and hourly: dead letters older than `delivery.keep_dead_letters` and delivered
+/// events older than `delivery.keep_delivered` are removed.
 async fn tidy(app: &App, stop: &CancellationToken) {
     loop {
         if let Err(error) = app.sweep_dead_letters() {
             tracing::error!(%error, "cannot remove old dead letters");
+        }
+        if let Err(error) = app.sweep_delivered() {
+            tracing::error!(%error, "cannot remove old delivered events");
         }
         tokio::select! {
             _ = stop.cancelled() => return,
@@ -209,6 +213,7 @@ pub async fn run_once(
 ) -> anyhow::Result<OnceReport> {
     let app = App::build_for_one_poll(config)?;
     app.sweep_dead_letters()?;
+    app.sweep_delivered()?;
     let dead_before = dead_letters_per_sink(&app);
     let stop_delivery = CancellationToken::new();
     let workers = app.spawn_workers(&stop_delivery);
