@@ -4,7 +4,9 @@
 //! `delivery.keep_delivered` and no longer; a wrong TIME or sink is a usage error.
 
 use crate::queues::other_sink;
-use crate::support::{eventually, run_binary_off_thread as run, Daemon, Receiver, World};
+use crate::support::{
+    eventually, once_with, run_binary_off_thread as run, Daemon, Receiver, World,
+};
 use hyperrep_notifier::dispatch::sweep_delivered;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -230,4 +232,19 @@ async fn replay_with_a_time_or_sink_it_cannot_use_exits_2_saying_why() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_keep_delivered_0s_nothing_is_logged_and_a_replay_queues_nothing() {
+    let world = World::start(1, 2).await;
+    let toml = world.toml("[poll]\ninitial = \"notify\"\n");
+    let mut config = hyperrep_notifier::config::load_str(&toml).unwrap();
+    config.delivery.keep_delivered = Duration::ZERO;
+    assert!(once_with(config).await.success());
+    assert_eq!(world.hook.received().len(), 2);
+
+    let path = world.write_config("[poll]\ninitial = \"notify\"\n");
+    let replayed = run(&["replay", "--since", "1d"], &path).await;
+    let said = String::from_utf8_lossy(&replayed.stdout);
+    assert!(said.contains("queued 0 events for replay"), "{said}");
 }
