@@ -5,12 +5,13 @@
 
 use super::admin::refusal;
 use super::{error, internal, Shared};
-use crate::replay::{Request, Selection};
+use crate::replay::{Replayed, Request, Selection};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use chrono::{DateTime, Utc};
 
 /// See the module docs. The body is read after the token check, so that a caller without the
 /// token learns nothing about it.
@@ -38,22 +39,30 @@ pub(super) async fn replay(
         Ok(selection) => selection,
         Err(reason) => return error(StatusCode::BAD_REQUEST, reason),
     };
-    // A long range is a long scan: off the async threads, which also serve /healthz.
-    let store = state.store.clone();
-    let replayed = tokio::task::spawn_blocking(move || {
-        let names: Vec<&str> = configured.iter().map(String::as_str).collect();
-        crate::replay::replay(&store, &selection, &names, now)
-    })
-    .await;
-    match replayed {
-        Ok(Ok(replayed)) => {
+    match queue(&state, selection, configured, now).await {
+        Ok(replayed) => {
             for sink in replayed.sinks.keys() {
                 state.outbox.wake(sink);
             }
             tracing::info!(queued = replayed.queued, "{}", replayed.summary());
             Json(replayed).into_response()
         }
-        Ok(Err(e)) => internal(e),
         Err(e) => internal(e),
     }
+}
+
+/// The replay itself, off the async threads (which also serve `/healthz`): a long range is a
+/// long scan.
+async fn queue(
+    state: &Shared,
+    selection: Selection,
+    configured: Vec<String>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Replayed> {
+    let store = state.store.clone();
+    let replayed = tokio::task::spawn_blocking(move || {
+        let names: Vec<&str> = configured.iter().map(String::as_str).collect();
+        crate::replay::replay(&store, &selection, &names, now)
+    });
+    Ok(replayed.await??)
 }
