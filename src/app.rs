@@ -176,6 +176,13 @@ impl App {
         Ok(self.store.forget_old_messages(&cutoffs)?)
     }
 
+    /// Removes the delivered events older than `delivery.keep_delivered`; returns how many.
+    pub fn sweep_delivered(&self) -> anyhow::Result<usize> {
+        let keep = self.config.delivery.keep_delivered;
+        let now = chrono::Utc::now();
+        Ok(crate::dispatch::sweep_delivered(&self.store, keep, now)?)
+    }
+
     /// Entries waiting in every sink's outbox.
     pub fn pending(&self) -> usize {
         self.poll.outbox.pending()

@@ -11,6 +11,7 @@
 //! - [`reminders`]: the pure core of reminders (state + now → steps due), tested with injected time.
 //! - [`dispatch`]: outbox → [`sinks`], with backoff ([`backoff`]) and dead letters.
 //! - [`schedule`]: delivery windows, pure: window + instant → open, next opening, open time.
+//! - [`replay`]: delivered events queued again from the delivered-events log.
 //! - [`app`]: wires them; [`run`] is the daemon, [`run_once`] one poll and a bounded drain.
 //! - [`simulator`]: a HyperRep-compatible server on loopback, for the demo, tests and benchmarks.
 
@@ -28,6 +29,7 @@ pub mod metrics;
 pub mod poller;
 pub mod reminders;
 pub mod render;
+pub mod replay;
 pub mod run;
 pub mod schedule;
 pub mod secret;

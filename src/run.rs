@@ -167,8 +167,9 @@ async fn poll(app: &App, stop: &CancellationToken) {
     poll_on_cadence(&app.poll, &app.config.orgs, cadence, &app.poll_now, stop).await;
 }
 
-/// At start and hourly: dead letters older than `delivery.keep_dead_letters` are removed, and
-/// Slack messages unused for their sink's `keep_messages` are forgotten.
+/// At start and hourly: dead letters older than `delivery.keep_dead_letters` and delivered
+/// events older than `delivery.keep_delivered` are removed, and Slack messages unused for their
+/// sink's `keep_messages` are forgotten.
 async fn tidy(app: &App, stop: &CancellationToken) {
     loop {
         if let Err(error) = app.sweep_dead_letters() {
@@ -176,6 +177,9 @@ async fn tidy(app: &App, stop: &CancellationToken) {
         }
         if let Err(error) = app.forget_old_messages(chrono::Utc::now()) {
             tracing::error!(%error, "cannot forget old Slack message references");
+        }
+        if let Err(error) = app.sweep_delivered() {
+            tracing::error!(%error, "cannot remove old delivered events");
         }
         tokio::select! {
             _ = stop.cancelled() => return,
@@ -213,6 +217,7 @@ pub async fn run_once(
 ) -> anyhow::Result<OnceReport> {
     let app = App::build_for_one_poll(config)?;
     app.sweep_dead_letters()?;
+    app.sweep_delivered()?;
     let dead_before = dead_letters_per_sink(&app);
     let stop_delivery = CancellationToken::new();
     let workers = app.spawn_workers(&stop_delivery);

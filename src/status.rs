@@ -2,7 +2,7 @@
 //! the store and the configuration, nothing else.
 
 use crate::config::Config;
-use crate::store::{Store, StoreError};
+use crate::store::{LogSize, Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -17,6 +17,18 @@ pub struct Status {
     /// One per configured reminder.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reminders: Vec<ReminderStatus>,
+    /// The delivered-events log that `replay` reads.
+    pub delivered_log: DeliveredLog,
+}
+
+/// The delivered-events log's size (counters: no scan) and how long it keeps events.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveredLog {
+    /// Events and their approximate bytes.
+    #[serde(flatten)]
+    pub size: LogSize,
+    /// `delivery.keep_delivered`.
+    pub keep: String,
 }
 
 /// One reminder.
@@ -110,6 +122,10 @@ pub fn collect(store: &Store, config: &Config) -> Result<Status, StoreError> {
         orgs,
         sinks: sinks(store, config)?,
         reminders,
+        delivered_log: DeliveredLog {
+            size: store.delivered_log_size(),
+            keep: humantime::format_duration(config.delivery.keep_delivered).to_string(),
+        },
     })
 }
 
@@ -213,6 +229,13 @@ impl Status {
                 window_text(sink.window.as_ref())
             ));
         }
+        let log = &self.delivered_log;
+        out.push_str(&format!(
+            "delivered log: {} events, about {} KiB, kept {}\n",
+            log.size.events,
+            log.size.bytes.div_ceil(1024),
+            log.keep
+        ));
         out
     }
 }

@@ -3,6 +3,9 @@
 
 mod offline;
 mod probe;
+mod replay;
+
+pub use replay::ReplayArgs;
 
 use crate::config::{self, Config, ConfigSource};
 use clap::{Args, Parser, Subcommand};
@@ -52,6 +55,8 @@ pub enum Command {
     /// Inspect and re-queue what could not be delivered.
     #[command(subcommand)]
     DeadLetters(DeadLetterCommand),
+    /// Queue delivered events again (original ids and bodies) from the delivered-events log.
+    Replay(ReplayArgs),
     /// Exit 0 when the running notifier answers `GET /healthz` on `server.listen` (for container
     /// health checks; the image has no curl).
     Healthcheck,
@@ -135,6 +140,7 @@ pub async fn execute(cli: Cli) -> ExitCode {
         Command::DeadLetters(command) => {
             with_config(&source, |c| offline::dead_letters(c, command)).await
         }
+        Command::Replay(args) => with_config(&source, |c| replay::replay(c, args)).await,
         Command::Demo(args) => {
             // The terminal is for the events: technical lines only when something is wrong.
             crate::logging::init_at(config::LogFormat::Text, "warn");

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// Opens the existing store; these commands never create one (a mistyped `store.path` must not
 /// report an empty, healthy notifier).
-fn open(config: &Config) -> Result<Store, ExitCode> {
+pub(super) fn open(config: &Config) -> Result<Store, ExitCode> {
     let path = &config.store.path;
     if !path.exists() {
         eprintln!(
@@ -25,7 +25,8 @@ fn open(config: &Config) -> Result<Store, ExitCode> {
             StoreError::Locked { path } => eprintln!(
                 "the store at {} is in use by a running hyperrep-notifier.\n\
                  Ask the running instance instead: GET http://{}/status, GET /admin/dead-letters, \
-                 POST /admin/dead-letters/{{id}}/retry (admin endpoints need server.admin_token).",
+                 POST /admin/dead-letters/{{id}}/retry, POST /admin/replay (admin endpoints need \
+                 server.admin_token).",
                 path.display(),
                 config.server.listen
             ),

@@ -216,6 +216,10 @@ pub struct DeliveryConfig {
     /// removed (hourly), so a sink that stays broken cannot fill the disk.
     #[serde(with = "humantime_serde")]
     pub keep_dead_letters: Duration,
+    /// How long delivered events are kept (by their detection time) so that `replay` can send
+    /// them again; older ones are removed hourly, so the log stays bounded. `0s` keeps none.
+    #[serde(with = "humantime_serde")]
+    pub keep_delivered: Duration,
     /// Time limit of one delivery attempt.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
@@ -231,6 +235,7 @@ impl Default for DeliveryConfig {
             max_backoff: Duration::from_secs(600),
             max_age: Duration::from_secs(24 * 3600),
             keep_dead_letters: Duration::from_secs(30 * 24 * 3600),
+            keep_delivered: Duration::from_secs(7 * 24 * 3600),
             timeout: Duration::from_secs(10),
             concurrency: 8,
         }

@@ -13,7 +13,7 @@ pub use outbox::{OpenPoll, Outbox};
 pub use plan::{plan, Grouping, Plan, Unit};
 use settle::expire;
 use settle::settle;
-pub use settle::sweep_dead_letters;
+pub use settle::{sweep_dead_letters, sweep_delivered};
 pub use worker::{deliver, guarded, run_worker};
 
 use crate::backoff::Backoff;
@@ -40,6 +40,8 @@ pub struct Policy {
     pub concurrency: usize,
     /// The longest one attempt may take, whatever the sink's own timeouts do.
     pub timeout: Duration,
+    /// Whether delivered events go to the delivered log (`delivery.keep_delivered` above 0).
+    pub log_delivered: bool,
 }
 
 impl From<&DeliveryConfig> for Policy {
@@ -55,6 +57,7 @@ impl From<&DeliveryConfig> for Policy {
             // A little over the sink's own timeout, which covers one request; Slack's pacing
             // may add up to a second before it.
             timeout: config.timeout + Duration::from_secs(2),
+            log_delivered: !config.keep_delivered.is_zero(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What an attempt's outcome means for its entries (delivered, rescheduled with backoff, or
 //! dead-lettered), and the limits that keep queues from growing forever: `delivery.max_age` for
-//! every queued entry, attempted or not, and `delivery.keep_dead_letters`.
+//! every queued entry, attempted or not, `delivery.keep_dead_letters` and
+//! `delivery.keep_delivered`.
 
 use super::{Outcome, Policy, Worker};
 use crate::sinks::Attempt;
@@ -18,7 +19,14 @@ pub(super) fn settle(
         Attempt::Delivered(detail) => {
             let now = Utc::now();
             for (seq, entry) in &entries {
-                worker.store.delivered(worker.sink.name(), *seq)?;
+                if worker.policy.log_delivered {
+                    let sink = worker.sink.name();
+                    worker
+                        .store
+                        .delivered_and_logged(sink, *seq, &entry.event)?;
+                } else {
+                    worker.store.delivered(worker.sink.name(), *seq)?;
+                }
                 // enqueued_at keeps sub-second precision; the event's timestamp is whole seconds.
                 let latency = (now - entry.enqueued_at).to_std().unwrap_or_default();
                 worker
@@ -159,6 +167,27 @@ pub fn sweep_dead_letters(
         tracing::info!(
             purged,
             "removed dead letters older than delivery.keep_dead_letters"
+        );
+    }
+    Ok(purged)
+}
+
+/// Removes the delivered log's events detected more than `keep` before `now` (all of them with
+/// `keep` = 0: a log turned off leaves nothing behind); returns how many.
+pub fn sweep_delivered(
+    store: &Store,
+    keep: Duration,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let keep = chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+    let Some(before) = now.checked_sub_signed(keep) else {
+        return Ok(0);
+    };
+    let purged = store.purge_delivered_before(before)?;
+    if purged > 0 {
+        tracing::info!(
+            purged,
+            "removed delivered events older than delivery.keep_delivered"
         );
     }
     Ok(purged)

@@ -1,6 +1,6 @@
 //! The admin endpoints, behind a bearer token: `POST /admin/poll`, `GET /admin/dead-letters`
 //! (in pages: `?limit=&after=`, `?sink=`), `POST /admin/dead-letters/retry` (all, or `?sink=`),
-//! `POST /admin/dead-letters/{id}/retry`.
+//! `POST /admin/dead-letters/{id}/retry`, `POST /admin/replay` (in [`super::replay`]).
 
 use super::{error, internal, ServerState, Shared};
 use crate::secret::Secret;
@@ -22,6 +22,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/admin/dead-letters", get(dead_letters))
         .route("/admin/dead-letters/retry", post(retry_all))
         .route("/admin/dead-letters/{id}/retry", post(retry))
+        .route("/admin/replay", post(super::replay::replay))
 }
 
 /// A page of dead letters when `limit` is not given, and the most one page holds.

@@ -2,6 +2,7 @@
 //! behind a bearer token ([`admin`]).
 
 mod admin;
+mod replay;
 
 use crate::config::Config;
 use crate::dispatch::Outbox;

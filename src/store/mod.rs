@@ -7,14 +7,18 @@
 //! - `outbox`: `sink \0 seq` (u64 BE) → next attempt (i64 BE, ms) + [`OutboxEntry`] JSON
 //! - `outbox_due`: `sink \0 next attempt (u64 BE, ms) seq` → nothing: the due-time index
 //! - `dead_letters`: `seq` (u64 BE) → dead time, sink + [`DeadLetter`] JSON
+//! - `delivered`: `detected (u64 BE, ms) event id` → sinks + event JSON: the delivered-events
+//!   log that `replay` reads (see `delivered.rs`)
 //! - `reminders`, `reminders_due`: reminder clocks and when each is next due (see `reminders.rs`)
 //! - `messages`: Slack app mode's message per (org, conversation, sink) (see `messages.rs`)
 //! - default tree: `format_version`, `poll` (the last poll number)
 //!
-//! Queue sizes per sink are counters ([`SinkCounts`]), counted once at open.
+//! Queue sizes per sink and the delivered log's size are counters ([`SinkCounts`], [`LogSize`]),
+//! counted once at open.
 
 mod counts;
 mod dead;
+mod delivered;
 mod fingerprints;
 mod messages;
 mod migrate;
@@ -26,6 +30,7 @@ mod tx;
 
 pub use counts::SinkCounts;
 pub use dead::{DeadFilter, DeadLetter};
+pub use delivered::{LogSize, Logged};
 pub use fingerprints::Fingerprints;
 pub use messages::{MessageRef, PostAttempt, Posted};
 pub use outbox::{Due, OutboxEntry};
@@ -118,10 +123,12 @@ pub struct Store {
     outbox: sled::Tree,
     outbox_due: sled::Tree,
     dead: sled::Tree,
+    delivered: sled::Tree,
     reminders: sled::Tree,
     reminders_due: sled::Tree,
     messages: sled::Tree,
     counts: Arc<counts::Counts>,
+    log: Arc<delivered::LogCounts>,
     health: Arc<tx::Health>,
     /// Kept by a process that polls more than once (see [`Store::keep_fingerprints`]).
     fingerprints: Option<Arc<Fingerprints>>,
@@ -144,11 +151,14 @@ impl Store {
             db.insert("format_version", FORMAT_VERSION.to_string().as_bytes())?;
             db.flush()?;
         }
+        let delivered = db.open_tree("delivered")?;
         Ok(Store {
             counters: Arc::default(),
             conversations: db.open_tree("conversations")?,
             orgs: db.open_tree("orgs")?,
             counts: Arc::new(migrate::count(&outbox, &dead)?),
+            log: Arc::new(delivered::count_log(&delivered)?),
+            delivered,
             health: Arc::default(),
             outbox,
             outbox_due,

@@ -23,6 +23,7 @@ mod queues_admin;
 mod reminders;
 mod reminders_sent;
 mod removals;
+mod replay;
 mod schedules;
 mod sink_faults;
 mod sink_secrets;
