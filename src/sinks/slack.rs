@@ -20,6 +20,7 @@ use url::Url;
 mod api;
 mod app;
 mod fit;
+mod history;
 mod live;
 mod pacing;
 mod probe;

@@ -204,6 +204,17 @@ async fn the_bot_token_appears_in_no_log_line_at_debug_level() {
         !logs.contains(BOT_TOKEN) && !logs.contains("FakeBotToken"),
         "the token leaked"
     );
+    let checked = tokio::task::spawn_blocking(move || run_binary(&["check"], Some(&shown), &[]));
+    let checked = checked.await.unwrap();
+    let stdout = String::from_utf8_lossy(&checked.stdout);
+    assert!(
+        stdout.contains("C0123ABCD") && stdout.contains("bot_token"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("FakeBotToken"),
+        "check shows the token: {stdout}"
+    );
 }
 
 #[tokio::test]

@@ -8,7 +8,8 @@
 //! for in the channel's history since the attempt.
 
 use super::api::{Reply, WebApi};
-use super::live::{handled, is_message_of, live_message, metadata, reply, wants_reply};
+use super::history::find_posted;
+use super::live::{handled, live_message, metadata, reply, wants_reply};
 use super::pacing::Pacer;
 use crate::config::Filter;
 use crate::event::{Event, EventType};
@@ -18,13 +19,6 @@ use crate::store::{MessageRef, PostAttempt, Posted, Store};
 use chrono::Utc;
 use serde_json::Value;
 use std::sync::Arc;
-
-/// How far before a recorded attempt the history is searched (clocks differ).
-const LOOKBACK: chrono::Duration = chrono::Duration::seconds(60);
-/// Pages of history looked through for a lost message (100 messages each).
-const HISTORY_PAGES: usize = 10;
-/// The most of one history page that is read.
-const HISTORY_BYTES: usize = 4 * 1024 * 1024;
 
 /// A configured Slack app sink.
 pub(crate) struct AppMode {
@@ -95,7 +89,9 @@ impl AppMode {
         }
         let (org, conversation) = (&event.data.org_id, event.data.conversation.id());
         if reference.message.is_none() {
-            reference.message = self.recover(&reference, org, conversation).await?;
+            let attempt = reference.attempt.as_ref();
+            reference.message =
+                find_posted(&self.api, &self.channel, attempt, org, conversation).await?;
         }
         if let Some(step) = event.data.reminder.as_ref().map(|r| r.step) {
             reference.reminders = reference.reminders.max(step);
@@ -191,8 +187,10 @@ impl AppMode {
         self.pacer.turn().await;
         let answer = match self.api.call("chat.postMessage", &body).await {
             Reply::Ok(answer) => answer,
-            Reply::Lost(error) => return Err(Attempt::Reject(error)),
-            Reply::Failed(attempt) => return Err(attempt),
+            Reply::Lost(error) => {
+                return Err(self.not_posted(reference, event, Attempt::Reject(error)))
+            }
+            Reply::Failed(attempt) => return Err(self.not_posted(reference, event, attempt)),
         };
         let (Some(channel), Some(ts)) = (answer["channel"].as_str(), answer["ts"].as_str()) else {
             return Err(Attempt::Retry {
@@ -206,6 +204,19 @@ impl AppMode {
         });
         reference.attempt = None;
         Ok(Shown::Posted)
+    }
+
+    /// A post that failed: when Slack answered (a refusal or a rate limit), it made no message,
+    /// so the attempt is dropped and the next try need not search the history; after a timeout or
+    /// an outage it may have, so the attempt stays.
+    fn not_posted(&self, reference: &mut MessageRef, event: &Event, attempt: Attempt) -> Attempt {
+        if matches!(attempt, Attempt::Reject(_) | Attempt::Throttled { .. }) {
+            reference.attempt = None;
+            if let Err(error) = self.save(event, reference) {
+                return error;
+            }
+        }
+        attempt
     }
 
     /// Replies in the message's thread when the event is new activity or a reminder, once.
@@ -236,67 +247,5 @@ impl AppMode {
             Reply::Lost(error) => Err(Attempt::Reject(error)),
             Reply::Failed(attempt) => Err(attempt),
         }
-    }
-
-    /// After a post whose answer was not recorded: the message it made, if Slack has it.
-    async fn recover(
-        &self,
-        reference: &MessageRef,
-        org: &str,
-        conversation: &str,
-    ) -> Step<Option<Posted>> {
-        let Some(attempt) = &reference.attempt else {
-            return Ok(None);
-        };
-        let oldest = attempt.at - LOOKBACK;
-        let oldest = format!(
-            "{}.{:06}",
-            oldest.timestamp(),
-            oldest.timestamp_subsec_micros()
-        );
-        let mut cursor = String::new();
-        for _ in 0..HISTORY_PAGES {
-            let query = [
-                ("channel", self.channel.clone()),
-                ("oldest", oldest.clone()),
-                ("limit", "100".to_string()),
-                ("include_all_metadata", "true".to_string()),
-                ("cursor", cursor.clone()),
-            ];
-            let page = match self
-                .api
-                .get("conversations.history", &query, HISTORY_BYTES)
-                .await
-            {
-                Reply::Ok(page) => page,
-                Reply::Failed(Attempt::Reject(error)) | Reply::Lost(error) => {
-                    tracing::warn!(%error, "cannot look for the message an interrupted post may have left; posting (it may show twice)");
-                    return Ok(None);
-                }
-                Reply::Failed(attempt) => return Err(attempt),
-            };
-            let messages = page["messages"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            if let Some(found) = messages
-                .iter()
-                .find(|m| is_message_of(m, org, conversation))
-            {
-                tracing::info!("found the message of an interrupted post; updating it");
-                return Ok(found["ts"].as_str().map(|ts| Posted {
-                    channel: self.channel.clone(),
-                    ts: ts.to_string(),
-                }));
-            }
-            cursor = page["response_metadata"]["next_cursor"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            if cursor.is_empty() || page["has_more"] != true {
-                break;
-            }
-        }
-        Ok(None)
     }
 }
