@@ -62,6 +62,7 @@ impl App {
         let mut workers = Vec::new();
         let windows = schedules(&config);
         let pacers = crate::sinks::slack::Pacers::default();
+        let notify_sinks: Arc<[String]> = config.delivery.notify_sinks.clone().into();
         for sink_config in &config.sinks {
             let sink = Arc::new(Sink::build(sink_config, &config.delivery, &pacers)?);
             workers.push(Worker {
@@ -73,6 +74,7 @@ impl App {
                 store: store.clone(),
                 policy,
                 outbox: outbox.clone(),
+                notify_sinks: notify_sinks.clone(),
                 sink,
             });
         }
@@ -134,7 +136,7 @@ impl App {
             }
             let (plan, _, _) = worker.plan_due(now, usize::MAX, &Default::default())?;
             for unit in plan.units {
-                outcomes.push(crate::dispatch::deliver(worker, unit).await?);
+                outcomes.push(crate::dispatch::deliver(worker, unit, now).await?);
             }
         }
         Ok(outcomes)

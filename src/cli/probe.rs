@@ -39,6 +39,10 @@ pub async fn test_sink(config: Config, name: &str) -> ExitCode {
             eprintln!("sink `{name}`: refused, a real event would go to dead letters: {error}");
             ExitCode::FAILURE
         }
+        crate::sinks::Attempt::Gone(error) => {
+            eprintln!("sink `{name}`: gone, a real event would disable the sink: {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -220,6 +220,15 @@ pub struct DeliveryConfig {
     pub timeout: Duration,
     /// Deliveries in flight at once, per sink.
     pub concurrency: usize,
+    /// A sink whose every attempt failed for this long is disabled (kept, not attempted) until
+    /// an operator enables it, instead of retrying forever; `0s`: never by time (a webhook that
+    /// answers 410 Gone is disabled whatever this says).
+    #[serde(with = "humantime_serde")]
+    pub disable_after: Duration,
+    /// The sinks told when a sink is disabled (a `sink.disabled` event), so a person learns of
+    /// it from a channel that still works.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notify_sinks: Vec<String>,
 }
 
 impl Default for DeliveryConfig {
@@ -232,6 +241,8 @@ impl Default for DeliveryConfig {
             keep_dead_letters: Duration::from_secs(30 * 24 * 3600),
             timeout: Duration::from_secs(10),
             concurrency: 8,
+            disable_after: Duration::from_secs(5 * 24 * 3600),
+            notify_sinks: Vec::new(),
         }
     }
 }

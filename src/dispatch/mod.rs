@@ -4,6 +4,7 @@
 //! loop around them. Entries live in the store until delivered, so a crash or a restart loses
 //! none: at worst an entry in flight is sent again, with the same event id.
 
+mod disable;
 mod outbox;
 mod plan;
 mod settle;
@@ -40,6 +41,8 @@ pub struct Policy {
     pub concurrency: usize,
     /// The longest one attempt may take, whatever the sink's own timeouts do.
     pub timeout: Duration,
+    /// How long every attempt to a sink may fail before it is disabled (`0`: never by time).
+    pub disable_after: Duration,
 }
 
 impl From<&DeliveryConfig> for Policy {
@@ -55,6 +58,7 @@ impl From<&DeliveryConfig> for Policy {
             // A little over the sink's own timeout, which covers one request; Slack's pacing
             // may add up to a second before it.
             timeout: config.timeout + Duration::from_secs(2),
+            disable_after: config.disable_after,
         }
     }
 }
@@ -71,6 +75,8 @@ pub enum Outcome {
     },
     /// It will not be retried without an operator: now dead letters.
     DeadLettered { reason: String },
+    /// It failed and its sink is disabled: kept queued, not attempted until the sink is enabled.
+    Parked { attempts: u32 },
 }
 
 /// A sink's `Retry-After`: no new attempt to the sink starts before this time, whichever entry
@@ -95,8 +101,12 @@ impl Hold {
 impl Worker {
     /// When the sink may next be attempted, if not at `now`: a `Retry-After` it gave, or its
     /// window being closed (waiting for a window is not a failure: nothing is attempted or
-    /// counted; a window that never opens again is looked at daily, and entries keep waiting).
+    /// counted; a window that never opens again is looked at daily, and entries keep waiting),
+    /// or its being disabled (looked at daily; enabling it wakes the worker at once).
     pub fn paused_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if self.is_disabled() {
+            return Some(now + chrono::Duration::days(1));
+        }
         if let Some(until) = self.hold.active(now) {
             return Some(until);
         }
@@ -106,6 +116,11 @@ impl Worker {
                 .next_opening(now)
                 .unwrap_or(now + chrono::Duration::days(1)),
         )
+    }
+
+    /// Whether the sink is disabled (see README "Disabled sinks").
+    pub fn is_disabled(&self) -> bool {
+        self.store.sink_health(self.sink.name()).disabled.is_some()
     }
 
     /// How old an entry queued at `since` is at `now`, for `delivery.max_age`: only the time the
@@ -161,16 +176,19 @@ pub struct Worker {
     pub outbox: Arc<Outbox>,
     /// Where deliveries are counted.
     pub metrics: Metrics,
+    /// Who is told when this sink is disabled (`delivery.notify_sinks`).
+    pub notify_sinks: Arc<[String]>,
 }
 
-/// Makes one attempt to deliver entry `seq` and records the outcome in the store.
+/// Makes one attempt, started at `now`, to deliver entry `seq` and records the outcome.
 pub async fn deliver_one(
     worker: &Worker,
     seq: u64,
     entry: OutboxEntry,
+    now: DateTime<Utc>,
 ) -> Result<Outcome, StoreError> {
-    let attempt = bounded(worker, worker.sink.deliver(&entry.event)).await;
-    settle(worker, vec![(seq, entry)], attempt)
+    let (attempt, now) = bounded(worker, worker.sink.deliver(&entry.event), now).await;
+    settle(worker, vec![(seq, entry)], attempt, now)
 }
 
 /// Makes one attempt to deliver `entries` as one message (a summary or a digest); they share
@@ -179,6 +197,7 @@ pub async fn deliver_batch(
     worker: &Worker,
     batch: Batch,
     entries: Vec<(u64, OutboxEntry)>,
+    now: DateTime<Utc>,
 ) -> Result<Outcome, StoreError> {
     let events: Vec<_> = entries.iter().map(|(_, e)| e.event.clone()).collect();
     tracing::info!(
@@ -186,20 +205,28 @@ pub async fn deliver_batch(
         ?batch,
         "one message for several events"
     );
-    let attempt = bounded(worker, worker.sink.deliver_batch(&events, batch)).await;
-    settle(worker, entries, attempt)
+    let (attempt, now) = bounded(worker, worker.sink.deliver_batch(&events, batch), now).await;
+    settle(worker, entries, attempt, now)
 }
 
 /// An attempt that takes longer than the policy allows is a failed attempt (a hung SMTP server
-/// or HTTP peer must not stall the sink's worker).
-async fn bounded(worker: &Worker, attempt: impl std::future::Future<Output = Attempt>) -> Attempt {
+/// or HTTP peer must not stall the sink's worker). Also when it ended, on the clock that read
+/// `started` when it began (a test's clock, or the real one).
+async fn bounded(
+    worker: &Worker,
+    attempt: impl std::future::Future<Output = Attempt>,
+    started: DateTime<Utc>,
+) -> (Attempt, DateTime<Utc>) {
     let limit = worker.policy.timeout;
-    tokio::time::timeout(limit, attempt)
+    let clock = std::time::Instant::now();
+    let attempt = tokio::time::timeout(limit, attempt)
         .await
         .unwrap_or_else(|_| Attempt::Retry {
             error: format!("no answer within {}", humantime::format_duration(limit)),
             after: None,
-        })
+        });
+    let took = chrono::Duration::from_std(clock.elapsed()).unwrap_or_default();
+    (attempt, started.checked_add_signed(took).unwrap_or(started))
 }
 
 /// Moves every entry queued for a sink that is no longer configured to the dead letters, so it

@@ -8,6 +8,7 @@
 //! - `outbox_due`: `sink \0 next attempt (u64 BE, ms) seq` → nothing: the due-time index
 //! - `dead_letters`: `seq` (u64 BE) → dead time, sink + [`DeadLetter`] JSON
 //! - `reminders`, `reminders_due`: reminder clocks and when each is next due (see `reminders.rs`)
+//! - `sink_state`: `sink` → [`SinkHealth`] JSON: failing since, disabled (see `sinks.rs`)
 //! - default tree: `format_version`, `poll` (the last poll number)
 //!
 //! Queue sizes per sink are counters ([`SinkCounts`]), counted once at open.
@@ -19,6 +20,7 @@ mod migrate;
 mod open;
 mod outbox;
 mod reminders;
+mod sinks;
 mod state;
 mod tx;
 
@@ -27,6 +29,7 @@ pub use dead::{DeadFilter, DeadLetter};
 pub use fingerprints::Fingerprints;
 pub use outbox::{Due, OutboxEntry};
 pub use reminders::{DueReminder, ReminderWrite};
+pub use sinks::{Disabled, SinkHealth};
 pub use state::{Commit, Encoded, OrgState, Previous};
 
 use open::{check_version, open_db};
@@ -117,6 +120,9 @@ pub struct Store {
     dead: sled::Tree,
     reminders: sled::Tree,
     reminders_due: sled::Tree,
+    sink_state: sled::Tree,
+    /// The `sink_state` tree in memory: the dispatcher reads it before every attempt.
+    sink_health: Arc<sinks::HealthCache>,
     counts: Arc<counts::Counts>,
     health: Arc<tx::Health>,
     /// Kept by a process that polls more than once (see [`Store::keep_fingerprints`]).
@@ -140,8 +146,11 @@ impl Store {
             db.insert("format_version", FORMAT_VERSION.to_string().as_bytes())?;
             db.flush()?;
         }
+        let sink_state = db.open_tree("sink_state")?;
         Ok(Store {
             counters: Arc::default(),
+            sink_health: Arc::new(sinks::HealthCache::load(&sink_state)?),
+            sink_state,
             conversations: db.open_tree("conversations")?,
             orgs: db.open_tree("orgs")?,
             counts: Arc::new(migrate::count(&outbox, &dead)?),

@@ -41,7 +41,7 @@ impl Store {
 type Tx<'a> = &'a sled::transaction::TransactionalTree;
 type TxResult<T> = sled::transaction::ConflictableTransactionResult<T, ()>;
 
-fn tx_error(error: sled::transaction::TransactionError<()>) -> StoreError {
+pub(super) fn tx_error(error: sled::transaction::TransactionError<()>) -> StoreError {
     match error {
         sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
         sled::transaction::TransactionError::Abort(()) => {
