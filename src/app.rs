@@ -157,6 +157,12 @@ impl App {
         self.poll.outbox.pending()
     }
 
+    /// Entries waiting for sinks that are not disabled: what a drain can still deliver.
+    pub fn deliverable(&self) -> usize {
+        let open = self.workers.iter().filter(|w| !w.is_disabled());
+        open.map(|w| self.store.outbox_depth(w.sink.name())).sum()
+    }
+
     /// What the HTTP endpoints need.
     pub fn server_state(&self) -> Arc<crate::server::ServerState> {
         Arc::new(crate::server::ServerState {

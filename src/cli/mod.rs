@@ -3,6 +3,7 @@
 
 mod offline;
 mod probe;
+mod sinks;
 
 use crate::config::{self, Config, ConfigSource};
 use clap::{Args, Parser, Subcommand};
@@ -52,6 +53,9 @@ pub enum Command {
     /// Inspect and re-queue what could not be delivered.
     #[command(subcommand)]
     DeadLetters(DeadLetterCommand),
+    /// Operate on sinks (the daemon stopped; while it runs, use its admin endpoints).
+    #[command(subcommand)]
+    Sinks(SinksCommand),
     /// Exit 0 when the running notifier answers `GET /healthz` on `server.listen` (for container
     /// health checks; the image has no curl).
     Healthcheck,
@@ -88,6 +92,17 @@ pub enum DeadLetterCommand {
         /// Only those given up longer ago than this (e.g. `7d`).
         #[arg(long, value_parser = humantime::parse_duration)]
         older_than: Option<Duration>,
+    },
+}
+
+/// `sinks` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SinksCommand {
+    /// Enable a sink disabled after sustained failure: its queued entries go out, in order, at
+    /// the next start.
+    Enable {
+        /// The sink's `name`.
+        name: String,
     },
 }
 
@@ -134,6 +149,9 @@ pub async fn execute(cli: Cli) -> ExitCode {
         Command::Status { json } => with_config(&source, |c| offline::status(c, json)).await,
         Command::DeadLetters(command) => {
             with_config(&source, |c| offline::dead_letters(c, command)).await
+        }
+        Command::Sinks(SinksCommand::Enable { name }) => {
+            with_config(&source, |c| sinks::enable(c, name)).await
         }
         Command::Demo(args) => {
             // The terminal is for the events: technical lines only when something is wrong.
@@ -206,6 +224,12 @@ async fn run(config: Config, args: RunArgs) -> ExitCode {
                 eprintln!(
                     "{} deliveries are still queued; the next run sends them",
                     once.pending
+                );
+            }
+            for sink in &once.disabled {
+                eprintln!(
+                    "sink {sink} is disabled after sustained failure: its entries wait for \
+                     `hyperrep-notifier sinks enable {sink}`"
                 );
             }
             for (sink, count) in &once.dead_lettered {

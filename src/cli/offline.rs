@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// Opens the existing store; these commands never create one (a mistyped `store.path` must not
 /// report an empty, healthy notifier).
-fn open(config: &Config) -> Result<Store, ExitCode> {
+pub(super) fn open(config: &Config) -> Result<Store, ExitCode> {
     let path = &config.store.path;
     if !path.exists() {
         eprintln!(

@@ -227,7 +227,6 @@ pub struct DeliveryConfig {
     pub disable_after: Duration,
     /// The sinks told when a sink is disabled (a `sink.disabled` event), so a person learns of
     /// it from a channel that still works.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notify_sinks: Vec<String>,
 }
 

@@ -1,11 +1,11 @@
 //! Disabling a sink after sustained failure (see README "Disabled sinks"): what an attempt's
 //! outcome does to the sink's health ([`judge`], pure), recording it, and the `sink.disabled`
-//! notice queued to `delivery.notify_sinks` in the same step as the disabling.
+//! notice queued to `delivery.notify_sinks` in the same step as the disabling; enabling it.
 
 use super::{Outcome, Worker};
 use crate::event::SinkNotice;
 use crate::sinks::Attempt;
-use crate::store::{Disabled, OutboxEntry, SinkHealth, StoreError};
+use crate::store::{Disabled, OutboxEntry, SinkHealth, Store, StoreError};
 use chrono::{DateTime, SubsecRound, Utc};
 use std::time::Duration;
 
@@ -100,6 +100,20 @@ fn disable(worker: &Worker, disabled: Disabled) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Enables `sink` again (the CLI, with the store offline, and the admin endpoint, which then
+/// wakes its worker): its entries are due at `now`, in the order they were detected. How many
+/// are queued, or `None` when it was not disabled.
+pub fn enable(store: &Store, sink: &str, now: DateTime<Utc>) -> Result<Option<usize>, StoreError> {
+    let Some((disabled, queued)) = store.enable_sink(sink, now)? else {
+        return Ok(None);
+    };
+    let since = disabled
+        .since
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    tracing::info!(sink, queued, disabled_since = %since, "sink enabled: its entries are sent again, in order");
+    Ok(Some(queued))
+}
+
 /// Keeps `entries` of a disabled sink queued after a failed attempt (counted in `attempts`),
 /// due at `now` so that enabling the sink sends them at once, in their order.
 pub(super) fn park(
@@ -118,7 +132,7 @@ pub(super) fn park(
     worker
         .metrics
         .delivery(worker.sink.name(), "retrying", entries.len(), None);
-    Ok(Outcome::Parked { attempts })
+    Ok(Outcome::Parked)
 }
 
 #[cfg(test)]

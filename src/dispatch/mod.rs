@@ -10,6 +10,7 @@ mod plan;
 mod settle;
 mod worker;
 
+pub use disable::enable;
 pub use outbox::{OpenPoll, Outbox};
 pub use plan::{plan, Grouping, Plan, Unit};
 use settle::expire;
@@ -75,8 +76,9 @@ pub enum Outcome {
     },
     /// It will not be retried without an operator: now dead letters.
     DeadLettered { reason: String },
-    /// It failed and its sink is disabled: kept queued, not attempted until the sink is enabled.
-    Parked { attempts: u32 },
+    /// Its sink is disabled (by this attempt, or before it started: then nothing was sent):
+    /// kept queued, not attempted again until the sink is enabled.
+    Parked,
 }
 
 /// A sink's `Retry-After`: no new attempt to the sink starts before this time, whichever entry

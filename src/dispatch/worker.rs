@@ -121,6 +121,10 @@ pub async fn deliver(
     unit: Unit,
     now: DateTime<Utc>,
 ) -> Result<Outcome, StoreError> {
+    if worker.is_disabled() {
+        // Disabled by an attempt planned with this one: the rest of the plan waits too.
+        return Ok(Outcome::Parked);
+    }
     match unit {
         Unit::One(seq, entry) => {
             let span = tracing::info_span!("deliver", sink = worker.sink.name(), event = %entry.event.id,

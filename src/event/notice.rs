@@ -181,3 +181,45 @@ impl<'de> Deserialize<'de> for Stamp {
         seconds::deserialize(deserializer).map(Stamp)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notice() -> Event {
+        SinkNotice {
+            sink: "hook".into(),
+            reason: "the endpoint answered HTTP 410".into(),
+            since: DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")
+                .unwrap()
+                .to_utc(),
+            queued: 3,
+        }
+        .into_event()
+    }
+
+    #[test]
+    fn a_notice_is_the_event_envelope_with_the_notice_as_data_and_reads_back() {
+        let event = notice();
+        let body = serde_json::to_value(&event).unwrap();
+        assert_eq!(body["type"], "sink.disabled");
+        assert_eq!(body["timestamp"], "2026-11-24T10:00:00Z");
+        assert_eq!(
+            body["data"],
+            serde_json::json!({"sink": "hook", "reason": "the endpoint answered HTTP 410",
+                "since": "2026-11-24T10:00:00Z", "queued": 3})
+        );
+        let back: Event = serde_json::from_str(&body.to_string()).unwrap();
+        assert_eq!(back, event, "it round-trips through the outbox");
+        assert_eq!(notice().id, event.id, "the same disabling has the same id");
+    }
+
+    #[test]
+    fn an_envelope_with_data_before_type_still_reads() {
+        let text = r#"{"data":{"sink":"hook","reason":"r","since":"2026-11-24T10:00:00Z","queued":1},
+            "id":"evt_1","timestamp":"2026-11-24T10:00:00Z","type":"sink.disabled"}"#;
+        let event: Event = serde_json::from_str(text).unwrap();
+        assert_eq!(event.notice.map(|n| n.queued), Some(1));
+        assert_eq!(event.id, "evt_1");
+    }
+}

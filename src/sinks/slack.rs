@@ -75,6 +75,11 @@ pub fn check(config: &SlackSinkConfig) -> Result<(), String> {
 
 /// The message for one event, inside Slack's limits.
 pub fn message(renderer: &Renderer, event: &Event) -> Result<Value, String> {
+    if let Some(notice) = &event.notice {
+        // Not a conversation: the conversation templates have nothing to show of it.
+        let text = crate::render::words::mrkdwn(&notice.line());
+        return Ok(fit(json!({ "text": text })));
+    }
     let view = renderer.view(event)?;
     let text = renderer.render_with("text", &view)?;
     let blocks_json = renderer.render_with("blocks", &view)?;

@@ -24,6 +24,7 @@ mod reminders;
 mod reminders_sent;
 mod removals;
 mod schedules;
+mod sink_disable;
 mod sink_faults;
 mod sink_secrets;
 mod slack;
