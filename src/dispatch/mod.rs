@@ -122,7 +122,7 @@ impl Worker {
 
     /// Whether the sink is disabled (see README "Disabled sinks").
     pub fn is_disabled(&self) -> bool {
-        self.store.sink_health(self.sink.name()).disabled.is_some()
+        self.store.sink_disabled(self.sink.name())
     }
 
     /// How old an entry queued at `since` is at `now`, for `delivery.max_age`: only the time the

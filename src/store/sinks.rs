@@ -62,6 +62,14 @@ impl Store {
             .unwrap_or_default()
     }
 
+    /// Whether `sink` is disabled (a read in memory, before every attempt).
+    pub fn sink_disabled(&self, sink: &str) -> bool {
+        self.sink_health
+            .lock()
+            .get(sink)
+            .is_some_and(|h| h.disabled.is_some())
+    }
+
     /// Notes a failed attempt at `at`: the start of the failures, unless they started earlier.
     pub fn sink_failing(&self, sink: &str, at: DateTime<Utc>) -> Result<()> {
         self.change_health(sink, |h| {

@@ -16,12 +16,12 @@ use tokio_util::sync::CancellationToken;
 
 const TOKEN: &str = "admin-token-0123456789";
 
-/// `world`'s configuration plus a `pager` webhook told of disabled sinks (its filter takes no
-/// conversation event: notices pass filters), one delivery at a time (so arrivals are in the
+/// `world`'s configuration plus a `pager` webhook told of disabled sinks (its filter takes only
+/// notices: it gets no conversation event), one delivery at a time (so arrivals are in the
 /// order deliveries start), and `delivery` lines added.
 fn text(world: &World, pager: &Receiver, delivery: &str) -> String {
     let extra = format!(
-        "[[sinks]]\nname = \"pager\"\ntype = \"webhook\"\nurl = \"{}\"\nfilter = {{ folder = [\"never\"] }}\n\
+        "[[sinks]]\nname = \"pager\"\ntype = \"webhook\"\nurl = \"{}\"\nfilter = {{ events = [\"sink.disabled\"] }}\n\
          [server]\nadmin_token = \"{TOKEN}\"\n[poll]\ninterval = \"1h\"\n",
         pager.url
     );
