@@ -62,6 +62,7 @@ impl App {
         let mut workers = Vec::new();
         let windows = schedules(&config);
         let pacers = crate::sinks::slack::Pacers::default();
+        let notify_sinks: Arc<[String]> = config.delivery.notify_sinks.clone().into();
         for sink_config in &config.sinks {
             let sink = Arc::new(Sink::build(
                 sink_config,
@@ -78,6 +79,7 @@ impl App {
                 store: store.clone(),
                 policy,
                 outbox: outbox.clone(),
+                notify_sinks: notify_sinks.clone(),
                 sink,
             });
         }
@@ -139,7 +141,7 @@ impl App {
             }
             let (plan, _, _) = worker.plan_due(now, usize::MAX, &Default::default())?;
             for unit in plan.units {
-                outcomes.push(crate::dispatch::deliver(worker, unit).await?);
+                outcomes.push(crate::dispatch::deliver(worker, unit, now).await?);
             }
         }
         Ok(outcomes)
@@ -186,6 +188,12 @@ impl App {
     /// Entries waiting in every sink's outbox.
     pub fn pending(&self) -> usize {
         self.poll.outbox.pending()
+    }
+
+    /// Entries waiting for sinks that are not disabled: what a drain can still deliver.
+    pub fn deliverable(&self) -> usize {
+        let open = self.workers.iter().filter(|w| !w.is_disabled());
+        open.map(|w| self.store.outbox_depth(w.sink.name())).sum()
     }
 
     /// What the HTTP endpoints need.

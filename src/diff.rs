@@ -181,6 +181,7 @@ fn make_event(
             reminder: None,
             conversation,
         },
+        notice: None,
     }
 }
 

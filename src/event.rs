@@ -9,6 +9,9 @@ use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::sync::Arc;
 
+mod notice;
+pub use notice::SinkNotice;
+
 /// What happened to a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EventType {
@@ -24,6 +27,10 @@ pub enum EventType {
     /// Still in a reminder's state after one of its steps' `after` (see [`crate::reminders`]).
     #[serde(rename = "conversation.reminder")]
     Reminder,
+    /// A sink was disabled after sustained failure (see [`SinkNotice`]); sent only to
+    /// `delivery.notify_sinks`, never through sink filters.
+    #[serde(rename = "sink.disabled")]
+    SinkDisabled,
 }
 
 impl EventType {
@@ -34,6 +41,7 @@ impl EventType {
             EventType::Updated => "conversation.updated",
             EventType::Removed => "conversation.removed",
             EventType::Reminder => "conversation.reminder",
+            EventType::SinkDisabled => "sink.disabled",
         }
     }
 }
@@ -193,19 +201,20 @@ impl<'de> Deserialize<'de> for Conversation {
     }
 }
 
-/// The event envelope delivered to sinks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The event envelope delivered to sinks (its serde is in [`notice`]).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     /// Deterministic id, also the `webhook-id` header; see [`event_id`].
     pub id: String,
     /// What happened.
-    #[serde(rename = "type")]
     pub kind: EventType,
     /// When the change was detected (whole seconds, UTC).
-    #[serde(with = "seconds")]
     pub timestamp: DateTime<Utc>,
     /// The org, the change and the snapshot.
     pub data: EventData,
+    /// On `sink.disabled` only: its `data` on the wire, instead of [`Event::data`] (then a
+    /// stand-in that nothing sends).
+    pub notice: Option<Box<SinkNotice>>,
 }
 
 /// `data` of an event.

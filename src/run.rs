@@ -197,6 +197,9 @@ pub struct OnceReport {
     pub pending: usize,
     /// Entries that became dead letters during this run, per sink.
     pub dead_lettered: BTreeMap<String, u64>,
+    /// Sinks disabled after sustained failure: their entries are in `pending` and were not
+    /// waited for.
+    pub disabled: Vec<String>,
 }
 
 impl OnceReport {
@@ -223,7 +226,8 @@ pub async fn run_once(
     let workers = app.spawn_workers(&stop_delivery);
     let orgs = app.poll_once(&shutdown).await;
     let deadline = Instant::now() + drain;
-    while app.pending() > 0 && Instant::now() < deadline && !shutdown.is_cancelled() {
+    // A disabled sink's entries wait for an operator, not for this drain.
+    while app.deliverable() > 0 && Instant::now() < deadline && !shutdown.is_cancelled() {
         tokio::select! {
             _ = shutdown.cancelled() => {}
             _ = tokio::time::sleep(Duration::from_millis(50)) => {}
@@ -241,6 +245,12 @@ pub async fn run_once(
         orgs,
         pending: app.pending(),
         dead_lettered,
+        disabled: app
+            .workers
+            .iter()
+            .filter(|w| w.is_disabled())
+            .map(|w| w.sink.name().to_string())
+            .collect(),
     })
 }
 

@@ -2,7 +2,7 @@
 //! the store and the configuration, nothing else.
 
 use crate::config::Config;
-use crate::store::{LogSize, Store, StoreError};
+use crate::store::{Disabled, LogSize, Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -75,6 +75,9 @@ pub struct SinkStatus {
     /// Its delivery window, when it has one (`deliver_during`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<WindowStatus>,
+    /// Since when and why it is disabled (nothing is attempted until it is enabled); `null`
+    /// while it is not.
+    pub disabled: Option<Disabled>,
 }
 
 /// Where a sink stands in its delivery windows.
@@ -140,6 +143,7 @@ pub fn sinks(store: &Store, config: &Config) -> Result<Vec<SinkStatus>, StoreErr
             outbox: 0,
             dead_letters: 0,
             window: None,
+            disabled: None,
         };
         sinks.entry(name.to_string()).or_insert(blank);
     };
@@ -153,6 +157,7 @@ pub fn sinks(store: &Store, config: &Config) -> Result<Vec<SinkStatus>, StoreErr
         let counts = store.sink_counts(&sink.name);
         sink.outbox = counts.queued as usize;
         sink.dead_letters = counts.dead as usize;
+        sink.disabled = store.sink_health(&sink.name).disabled;
     }
     let windows = crate::app::schedules(config);
     let now = Utc::now();
@@ -222,11 +227,12 @@ impl Status {
                 " (no longer configured)"
             };
             out.push_str(&format!(
-                "  {}{gone}: {} queued, {} dead letters{}\n",
+                "  {}{gone}: {} queued, {} dead letters{}{}\n",
                 sink.name,
                 sink.outbox,
                 sink.dead_letters,
-                window_text(sink.window.as_ref())
+                window_text(sink.window.as_ref()),
+                disabled_text(sink)
             ));
         }
         let log = &self.delivered_log;
@@ -238,6 +244,20 @@ impl Status {
         ));
         out
     }
+}
+
+/// `, DISABLED since … (reason); enable with `hyperrep-notifier sinks enable NAME``.
+fn disabled_text(sink: &SinkStatus) -> String {
+    let Some(disabled) = &sink.disabled else {
+        return String::new();
+    };
+    let since = disabled
+        .since
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    format!(
+        ", DISABLED since {since} ({}); enable with `hyperrep-notifier sinks enable {}`",
+        disabled.reason, sink.name
+    )
 }
 
 /// `, in its window (support-hours) until …` / `, outside its window (support-hours); opens …`.

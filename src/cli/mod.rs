@@ -6,6 +6,7 @@ mod probe;
 mod replay;
 
 pub use replay::ReplayArgs;
+mod sinks;
 
 use crate::config::{self, Config, ConfigSource};
 use clap::{Args, Parser, Subcommand};
@@ -57,6 +58,9 @@ pub enum Command {
     DeadLetters(DeadLetterCommand),
     /// Queue delivered events again (original ids and bodies) from the delivered-events log.
     Replay(ReplayArgs),
+    /// Operate on sinks (the daemon stopped; while it runs, use its admin endpoints).
+    #[command(subcommand)]
+    Sinks(SinksCommand),
     /// Exit 0 when the running notifier answers `GET /healthz` on `server.listen` (for container
     /// health checks; the image has no curl).
     Healthcheck,
@@ -93,6 +97,17 @@ pub enum DeadLetterCommand {
         /// Only those given up longer ago than this (e.g. `7d`).
         #[arg(long, value_parser = humantime::parse_duration)]
         older_than: Option<Duration>,
+    },
+}
+
+/// `sinks` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SinksCommand {
+    /// Enable a sink disabled after sustained failure: its queued entries go out, in order, at
+    /// the next start.
+    Enable {
+        /// The sink's `name`.
+        name: String,
     },
 }
 
@@ -141,6 +156,9 @@ pub async fn execute(cli: Cli) -> ExitCode {
             with_config(&source, |c| offline::dead_letters(c, command)).await
         }
         Command::Replay(args) => with_config(&source, |c| replay::replay(c, args)).await,
+        Command::Sinks(SinksCommand::Enable { name }) => {
+            with_config(&source, |c| sinks::enable(c, name)).await
+        }
         Command::Demo(args) => {
             // The terminal is for the events: technical lines only when something is wrong.
             crate::logging::init_at(config::LogFormat::Text, "warn");
@@ -212,6 +230,12 @@ async fn run(config: Config, args: RunArgs) -> ExitCode {
                 eprintln!(
                     "{} deliveries are still queued; the next run sends them",
                     once.pending
+                );
+            }
+            for sink in &once.disabled {
+                eprintln!(
+                    "sink {sink} is disabled after sustained failure: its entries wait for \
+                     `hyperrep-notifier sinks enable {sink}`"
                 );
             }
             for (sink, count) in &once.dead_lettered {

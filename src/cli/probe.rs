@@ -64,6 +64,10 @@ fn print_attempt(label: &str, attempt: crate::sinks::Attempt) -> ExitCode {
             eprintln!("{label}: refused, a real event would go to dead letters: {error}");
             ExitCode::FAILURE
         }
+        crate::sinks::Attempt::Gone(error) => {
+            eprintln!("{label}: gone, a real event would disable the sink: {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 

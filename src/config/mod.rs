@@ -225,6 +225,14 @@ pub struct DeliveryConfig {
     pub timeout: Duration,
     /// Deliveries in flight at once, per sink.
     pub concurrency: usize,
+    /// A sink whose every attempt failed for this long is disabled (kept, not attempted) until
+    /// an operator enables it, instead of retrying forever; `0s`: never by time (a webhook that
+    /// answers 410 Gone is disabled whatever this says).
+    #[serde(with = "humantime_serde")]
+    pub disable_after: Duration,
+    /// The sinks told when a sink is disabled (a `sink.disabled` event), so a person learns of
+    /// it from a channel that still works.
+    pub notify_sinks: Vec<String>,
 }
 
 impl Default for DeliveryConfig {
@@ -238,6 +246,8 @@ impl Default for DeliveryConfig {
             keep_delivered: Duration::from_secs(7 * 24 * 3600),
             timeout: Duration::from_secs(10),
             concurrency: 8,
+            disable_after: Duration::from_secs(5 * 24 * 3600),
+            notify_sinks: Vec::new(),
         }
     }
 }

@@ -180,3 +180,20 @@ fn serialize_redacted_url<S: Serializer>(
         None => serializer.serialize_none(),
     }
 }
+
+/// `delivery.notify_sinks` must name configured sinks, each once.
+pub(super) fn check_notify_sinks(config: &super::Config, errors: &mut Vec<super::ConfigError>) {
+    let mut seen = std::collections::HashSet::new();
+    for (i, name) in config.delivery.notify_sinks.iter().enumerate() {
+        let key = format!("delivery.notify_sinks[{i}]");
+        if !config.sinks.iter().any(|s| s.name() == name) {
+            let reason = format!("names no configured sink (`{name}`)");
+            errors.push(super::ConfigError::new(key, reason));
+        } else if !seen.insert(name) {
+            errors.push(super::ConfigError::new(
+                key,
+                "the same sink is listed twice",
+            ));
+        }
+    }
+}

@@ -76,6 +76,7 @@ fn check_poll_store_delivery(config: &Config, errors: &mut Vec<ConfigError>) {
         errors.push(ConfigError::new("store.path", "must not be empty"));
     }
     check_delivery(&config.delivery, errors);
+    super::sinks::check_notify_sinks(config, errors);
     super::server::check(&config.server, errors);
 }
 

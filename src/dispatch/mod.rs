@@ -4,11 +4,13 @@
 //! loop around them. Entries live in the store until delivered, so a crash or a restart loses
 //! none: at worst an entry in flight is sent again, with the same event id.
 
+mod disable;
 mod outbox;
 mod plan;
 mod settle;
 mod worker;
 
+pub use disable::enable;
 pub use outbox::{OpenPoll, Outbox};
 pub use plan::{plan, Grouping, Plan, Unit};
 use settle::expire;
@@ -42,6 +44,8 @@ pub struct Policy {
     pub timeout: Duration,
     /// Whether delivered events go to the delivered log (`delivery.keep_delivered` above 0).
     pub log_delivered: bool,
+    /// How long every attempt to a sink may fail before it is disabled (`0`: never by time).
+    pub disable_after: Duration,
 }
 
 impl From<&DeliveryConfig> for Policy {
@@ -58,6 +62,7 @@ impl From<&DeliveryConfig> for Policy {
             // may add up to a second before it.
             timeout: config.timeout + Duration::from_secs(2),
             log_delivered: !config.keep_delivered.is_zero(),
+            disable_after: config.disable_after,
         }
     }
 }
@@ -74,6 +79,9 @@ pub enum Outcome {
     },
     /// It will not be retried without an operator: now dead letters.
     DeadLettered { reason: String },
+    /// Its sink is disabled (by this attempt, or before it started: then nothing was sent):
+    /// kept queued, not attempted again until the sink is enabled.
+    Parked,
 }
 
 /// A sink's `Retry-After`: no new attempt to the sink starts before this time, whichever entry
@@ -98,8 +106,12 @@ impl Hold {
 impl Worker {
     /// When the sink may next be attempted, if not at `now`: a `Retry-After` it gave, or its
     /// window being closed (waiting for a window is not a failure: nothing is attempted or
-    /// counted; a window that never opens again is looked at daily, and entries keep waiting).
+    /// counted; a window that never opens again is looked at daily, and entries keep waiting),
+    /// or its being disabled (looked at daily; enabling it wakes the worker at once).
     pub fn paused_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if self.is_disabled() {
+            return Some(now + chrono::Duration::days(1));
+        }
         if let Some(until) = self.hold.active(now) {
             return Some(until);
         }
@@ -109,6 +121,11 @@ impl Worker {
                 .next_opening(now)
                 .unwrap_or(now + chrono::Duration::days(1)),
         )
+    }
+
+    /// Whether the sink is disabled (see README "Disabled sinks").
+    pub fn is_disabled(&self) -> bool {
+        self.store.sink_disabled(self.sink.name())
     }
 
     /// How old an entry queued at `since` is at `now`, for `delivery.max_age`: only the time the
@@ -164,16 +181,19 @@ pub struct Worker {
     pub outbox: Arc<Outbox>,
     /// Where deliveries are counted.
     pub metrics: Metrics,
+    /// Who is told when this sink is disabled (`delivery.notify_sinks`).
+    pub notify_sinks: Arc<[String]>,
 }
 
-/// Makes one attempt to deliver entry `seq` and records the outcome in the store.
+/// Makes one attempt, started at `now`, to deliver entry `seq` and records the outcome.
 pub async fn deliver_one(
     worker: &Worker,
     seq: u64,
     entry: OutboxEntry,
+    now: DateTime<Utc>,
 ) -> Result<Outcome, StoreError> {
-    let attempt = bounded(worker, worker.sink.deliver(&entry.event)).await;
-    settle(worker, vec![(seq, entry)], attempt)
+    let (attempt, now) = bounded(worker, worker.sink.deliver(&entry.event), now).await;
+    settle(worker, vec![(seq, entry)], attempt, now)
 }
 
 /// Makes one attempt to deliver `entries` as one message (a summary or a digest); they share
@@ -182,6 +202,7 @@ pub async fn deliver_batch(
     worker: &Worker,
     batch: Batch,
     entries: Vec<(u64, OutboxEntry)>,
+    now: DateTime<Utc>,
 ) -> Result<Outcome, StoreError> {
     let events: Vec<_> = entries.iter().map(|(_, e)| e.event.clone()).collect();
     tracing::info!(
@@ -189,20 +210,28 @@ pub async fn deliver_batch(
         ?batch,
         "one message for several events"
     );
-    let attempt = bounded(worker, worker.sink.deliver_batch(&events, batch)).await;
-    settle(worker, entries, attempt)
+    let (attempt, now) = bounded(worker, worker.sink.deliver_batch(&events, batch), now).await;
+    settle(worker, entries, attempt, now)
 }
 
 /// An attempt that takes longer than the policy allows is a failed attempt (a hung SMTP server
-/// or HTTP peer must not stall the sink's worker).
-async fn bounded(worker: &Worker, attempt: impl std::future::Future<Output = Attempt>) -> Attempt {
+/// or HTTP peer must not stall the sink's worker). Also when it ended, on the clock that read
+/// `started` when it began (a test's clock, or the real one).
+async fn bounded(
+    worker: &Worker,
+    attempt: impl std::future::Future<Output = Attempt>,
+    started: DateTime<Utc>,
+) -> (Attempt, DateTime<Utc>) {
     let limit = worker.policy.timeout;
-    tokio::time::timeout(limit, attempt)
+    let clock = std::time::Instant::now();
+    let attempt = tokio::time::timeout(limit, attempt)
         .await
         .unwrap_or_else(|_| Attempt::Retry {
             error: format!("no answer within {}", humantime::format_duration(limit)),
             after: None,
-        })
+        });
+    let took = chrono::Duration::from_std(clock.elapsed()).unwrap_or_default();
+    (attempt, started.checked_add_signed(took).unwrap_or(started))
 }
 
 /// Moves every entry queued for a sink that is no longer configured to the dead letters, so it

@@ -140,8 +140,11 @@ impl Outbox {
     /// tracked from now on), or the conversation is tracked already. Written before the commit
     /// that queues the entry: a commit that then fails leaves a reference without a message,
     /// which only means later events of that conversation are queued and then skipped. When the
-    /// store cannot be read, the filter decides.
+    /// store cannot be read, the filter decides. A notice (about a sink) belongs to no conversation.
     fn tracked(&self, route: &Route, event: &Event, matches: bool) -> bool {
+        if event.notice.is_some() {
+            return matches;
+        }
         let (org, conversation) = (&event.data.org_id, event.data.conversation.id());
         let known = if matches {
             self.store.track_message(&route.sink, org, conversation)

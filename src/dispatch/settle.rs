@@ -9,15 +9,16 @@ use crate::store::{DeadFilter, OutboxEntry, Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
-/// Records what an attempt means for its entries.
+/// Records what an attempt, settled at `now`, means for its entries and for the sink's health.
 pub(super) fn settle(
     worker: &Worker,
     mut entries: Vec<(u64, OutboxEntry)>,
     attempt: Attempt,
+    now: DateTime<Utc>,
 ) -> Result<Outcome, StoreError> {
+    super::disable::record(worker, &attempt, now)?;
     let (error, after, counts) = match attempt {
         Attempt::Delivered(detail) => {
-            let now = Utc::now();
             for (seq, entry) in &entries {
                 if worker.policy.log_delivered {
                     let sink = worker.sink.name();
@@ -37,17 +38,21 @@ pub(super) fn settle(
             return Ok(Outcome::Delivered);
         }
         Attempt::Reject(error) => return dead(worker, entries, 1, format!("refused: {error}")),
+        Attempt::Gone(error) => (error, None, true),
         Attempt::Retry { error, after } => (error, after, true),
         Attempt::Throttled { error, after } => (error, Some(after), false),
     };
     let (after, counts) = honour(&worker.policy, after, counts);
     let attempts = entries.iter().map(|(_, e)| e.attempts).max().unwrap_or(0) + u32::from(counts);
+    if worker.is_disabled() {
+        // Kept for when the sink is enabled: neither given up nor expired meanwhile.
+        return super::disable::park(worker, entries, attempts, error, now);
+    }
     let oldest = entries
         .iter()
         .map(|(_, e)| e.enqueued_at)
         .min()
-        .unwrap_or_else(Utc::now);
-    let now = Utc::now();
+        .unwrap_or(now);
     if attempts >= worker.policy.max_attempts {
         return dead(
             worker,
@@ -134,6 +139,10 @@ pub(crate) fn expire(
     entries: Vec<(u64, OutboxEntry)>,
     now: DateTime<Utc>,
 ) -> Result<Vec<(u64, OutboxEntry)>, StoreError> {
+    if worker.is_disabled() {
+        // Kept while the sink is disabled: that time does not count (enabling moves their age).
+        return Ok(entries);
+    }
     let max_age = worker.policy.max_age;
     let (old, fresh): (Vec<_>, Vec<_>) = entries
         .into_iter()

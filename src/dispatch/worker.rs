@@ -98,7 +98,8 @@ fn spawn(
     tasks.spawn(async move {
         for unit in units {
             let unit_seqs = seqs_of(&unit);
-            let result = guarded(&worker, &unit_seqs, deliver(&worker, unit)).await;
+            let delivery = deliver(&worker, unit, Utc::now());
+            let result = guarded(&worker, &unit_seqs, delivery).await;
             if let Err(error) = result {
                 tracing::error!(sink = worker.sink.name(), %error, "cannot record a delivery outcome; the entries stay queued");
             }
@@ -114,18 +115,28 @@ fn seqs_of(unit: &Unit) -> Vec<u64> {
     }
 }
 
-/// Makes one delivery (one entry, or one batch) and records its outcome.
-pub async fn deliver(worker: &Worker, unit: Unit) -> Result<Outcome, StoreError> {
+/// Makes one delivery (one entry, or one batch), started at `now`, and records its outcome.
+pub async fn deliver(
+    worker: &Worker,
+    unit: Unit,
+    now: DateTime<Utc>,
+) -> Result<Outcome, StoreError> {
+    if worker.is_disabled() {
+        // Disabled by an attempt planned with this one: the rest of the plan waits too.
+        return Ok(Outcome::Parked);
+    }
     match unit {
         Unit::One(seq, entry) => {
             let span = tracing::info_span!("deliver", sink = worker.sink.name(), event = %entry.event.id,
                 org = %entry.event.data.org_id, conversation = %entry.event.data.conversation.id());
-            deliver_one(worker, seq, *entry).instrument(span).await
+            deliver_one(worker, seq, *entry, now).instrument(span).await
         }
         Unit::Batch(batch, entries) => {
             let span =
                 tracing::info_span!("deliver", sink = worker.sink.name(), events = entries.len());
-            deliver_batch(worker, batch, entries).instrument(span).await
+            deliver_batch(worker, batch, entries, now)
+                .instrument(span)
+                .await
         }
     }
 }
@@ -156,5 +167,6 @@ pub async fn guarded(
     let events: Vec<&str> = entries.iter().map(|(_, e)| e.event.id.as_str()).collect();
     tracing::error!(sink = worker.sink.name(), ?events, %message, "a delivery panicked; it will be retried");
     let error = format!("the delivery panicked: {message}");
-    settle(worker, entries, Attempt::Retry { error, after: None })
+    let failed = Attempt::Retry { error, after: None };
+    settle(worker, entries, failed, Utc::now())
 }

@@ -37,6 +37,8 @@ pub(super) struct DeliveryFamilies {
     pub delivery_seconds: Family<SinkLabel, Histogram>,
     pub outbox: Family<SinkLabel, Gauge>,
     pub dead_letters: Family<SinkLabel, Gauge>,
+    /// 1 while a sink is disabled after sustained failure.
+    pub disabled: Family<SinkLabel, Gauge>,
     pub in_window: Family<SinkLabel, Gauge>,
     pub waiting_for_window: Family<SinkLabel, Gauge>,
 }
@@ -170,6 +172,11 @@ impl DeliveryFamilies {
                 "dead_letters",
                 "Entries that will not be retried without an operator",
             ),
+            disabled: family(
+                r,
+                "sink_disabled",
+                "1 while a sink is disabled after sustained failure (nothing is sent to it until enabled)",
+            ),
             in_window: family(
                 r,
                 "sink_in_window",
@@ -201,6 +208,7 @@ impl DeliveryFamilies {
         let _ = self.delivery_seconds.get_or_create(&label);
         let _ = self.outbox.get_or_create(&label);
         let _ = self.dead_letters.get_or_create(&label);
+        let _ = self.disabled.get_or_create(&label);
         let _ = self.waiting_for_window.get_or_create(&label);
         self.in_window.get_or_create(&label).set(i64::from(open));
     }

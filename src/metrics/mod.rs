@@ -209,6 +209,15 @@ impl Metrics {
             .set(waiting);
     }
 
+    /// Sets whether `sink` is disabled (read at scrape time).
+    pub fn disabled(&self, sink: &str, disabled: bool) {
+        let label = SinkLabel {
+            sink: sink.to_string(),
+        };
+        let gauge = self.0.delivery.disabled.get_or_create(&label);
+        gauge.set(i64::from(disabled));
+    }
+
     /// The exposition in `format`.
     pub fn encode(&self, format: Format) -> String {
         let mut text = String::new();

@@ -93,5 +93,6 @@ pub fn reminder_event(
             }),
             conversation: conversation.clone(),
         },
+        notice: None,
     }
 }

@@ -225,6 +225,7 @@ pub fn sample_event() -> Event {
             reminder: None,
             conversation,
         },
+        notice: None,
     }
 }
 

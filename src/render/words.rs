@@ -16,6 +16,10 @@ pub fn describe(event: &Event) -> String {
         EventType::Created => "New conversation".into(),
         EventType::Removed => "Conversation removed".into(),
         EventType::Reminder => reminder(event),
+        EventType::SinkDisabled => match &event.notice {
+            Some(notice) => capitalise(&notice.line()),
+            None => "A sink was disabled".into(),
+        },
         EventType::Updated => {
             let parts: Vec<String> = event
                 .data

@@ -1,6 +1,7 @@
 //! The admin endpoints, behind a bearer token: `POST /admin/poll`, `GET /admin/dead-letters`
 //! (in pages: `?limit=&after=`, `?sink=`), `POST /admin/dead-letters/retry` (all, or `?sink=`),
-//! `POST /admin/dead-letters/{id}/retry`, `POST /admin/replay` (in [`super::replay`]).
+//! `POST /admin/dead-letters/{id}/retry`, `POST /admin/replay` (in [`super::replay`]),
+//! `POST /admin/sinks/{name}/enable`.
 
 use super::{error, internal, ServerState, Shared};
 use crate::secret::Secret;
@@ -23,6 +24,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/admin/dead-letters/retry", post(retry_all))
         .route("/admin/dead-letters/{id}/retry", post(retry))
         .route("/admin/replay", post(super::replay::replay))
+        .route("/admin/sinks/{name}/enable", post(enable))
 }
 
 /// A page of dead letters when `limit` is not given, and the most one page holds.
@@ -178,6 +180,34 @@ pub(super) async fn retry(
             Json(json!({ "retried": id, "sink": sink })).into_response()
         }
         Ok(None) => error(StatusCode::NOT_FOUND, format!("no dead letter {id}")),
+        Err(e) => internal(e),
+    }
+}
+
+/// Enables a disabled sink and wakes its worker: its entries go out now, in detection order.
+/// 404 for a sink that is not configured; `was_disabled: false` when there was nothing to do.
+pub(super) async fn enable(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    if let Some(refused) = refusal(&state, &headers) {
+        return refused;
+    }
+    if !state.config.sinks.iter().any(|s| s.name() == name) {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("no sink named `{name}` is configured"),
+        );
+    }
+    match crate::dispatch::enable(&state.store, &name, chrono::Utc::now()) {
+        Ok(enabled) => {
+            state.outbox.wake(&name);
+            let queued = enabled.unwrap_or_else(|| state.store.outbox_depth(&name));
+            let was_disabled = enabled.is_some();
+            let body = json!({ "sink": name, "enabled": true, "was_disabled": was_disabled, "queued": queued });
+            Json(body).into_response()
+        }
         Err(e) => internal(e),
     }
 }

@@ -113,6 +113,7 @@ async fn metrics(State(state): State<Shared>, headers: HeaderMap) -> Response {
             state.metrics.queues(&s.name, s.outbox, s.dead_letters);
             let open = s.window.as_ref().is_none_or(|w| w.open);
             state.metrics.window(&s.name, open, s.outbox);
+            state.metrics.disabled(&s.name, s.disabled.is_some());
         }),
         Err(e) => return internal(e),
     }

@@ -45,6 +45,11 @@ impl ConsoleSink {
 /// `2026-04-29 18:00:05 +02:00  New activity, marked unread  Acme Support  conversation gAAAA…  folder inbox  ● unread  [evt_…]`:
 /// the detection time in the machine's time zone (`TZ`), as a person at that terminal reads it.
 pub fn text_line(event: &Event) -> String {
+    let local = event.timestamp.with_timezone(&chrono::Local);
+    if let Some(notice) = &event.notice {
+        let at = local.format("%Y-%m-%d %H:%M:%S %:z");
+        return format!("{at}  {}  [{}]", notice.line(), event.id);
+    }
     let conversation = &event.data.conversation;
     let what = crate::render::describe(event);
     let read = match conversation.is_read() {
@@ -52,7 +57,6 @@ pub fn text_line(event: &Event) -> String {
         Some(false) => "● unread",
         None => "? read state unknown",
     };
-    let local = event.timestamp.with_timezone(&chrono::Local);
     format!(
         "{}  {:<40}  {}  conversation {}  folder {}  {}  [{}]",
         local.format("%Y-%m-%d %H:%M:%S %:z"),

@@ -28,6 +28,9 @@ pub enum Attempt {
     },
     /// Refused for good (e.g. HTTP 400): straight to dead letters.
     Reject(String),
+    /// The endpoint says it is gone for good (HTTP 410): the sink is disabled, and the entry
+    /// stays queued (its attempt counted) for when an operator enables it again.
+    Gone(String),
     /// Rate-limited: wait `after`, and do not count this as a failed attempt.
     Throttled { error: String, after: Duration },
 }

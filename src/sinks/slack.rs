@@ -74,6 +74,11 @@ pub fn check(config: &SlackSinkConfig) -> Result<(), String> {
 
 /// The message for one event, inside Slack's limits.
 pub fn message(renderer: &Renderer, event: &Event) -> Result<Value, String> {
+    if let Some(notice) = &event.notice {
+        // Not a conversation: the conversation templates have nothing to show of it.
+        let text = crate::render::words::mrkdwn(&notice.line());
+        return Ok(fit(json!({ "text": text })));
+    }
     let view = renderer.view(event)?;
     let text = renderer.render_with("text", &view)?;
     let blocks_json = renderer.render_with("blocks", &view)?;
@@ -202,8 +207,12 @@ impl SlackSink {
 
     /// One message for one event (in app mode: the conversation's message, kept up to date).
     pub async fn deliver(&self, event: &Event) -> Attempt {
-        if let Mode::App(app) = &self.mode {
-            return app.deliver(&self.renderer, event).await;
+        match &self.mode {
+            // A notice is about a sink, not a conversation: a message of its own.
+            Mode::App(app) if event.notice.is_none() => {
+                return app.deliver(&self.renderer, event).await
+            }
+            _ => {}
         }
         match message(&self.renderer, event) {
             Ok(payload) => self.post(&payload).await,

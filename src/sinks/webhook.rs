@@ -36,6 +36,7 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> Attempt 
             after: retry_after(headers, chrono::Utc::now()),
         },
         300..=399 => Attempt::Reject(format!("{detail} (redirects are not followed)")),
+        410 => Attempt::Gone(detail),
         _ => Attempt::Reject(detail),
     }
 }
@@ -170,9 +171,13 @@ mod tests {
         for code in [408, 429, 500, 502, 503, 504] {
             assert!(matches!(class(code), Attempt::Retry { .. }), "{code}");
         }
-        for code in [301, 302, 307, 400, 401, 403, 404, 410, 422] {
+        for code in [301, 302, 307, 400, 401, 403, 404, 422] {
             assert!(matches!(class(code), Attempt::Reject(_)), "{code}");
         }
+        assert!(
+            matches!(class(410), Attempt::Gone(_)),
+            "410 disables the sink"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //!   log that `replay` reads (see `delivered.rs`)
 //! - `reminders`, `reminders_due`: reminder clocks and when each is next due (see `reminders.rs`)
 //! - `messages`: Slack app mode's message per (org, conversation, sink) (see `messages.rs`)
+//! - `sink_state`: `sink` → [`SinkHealth`] JSON: failing since, disabled (see `sinks.rs`)
 //! - default tree: `format_version`, `poll` (the last poll number)
 //!
 //! Queue sizes per sink and the delivered log's size are counters ([`SinkCounts`], [`LogSize`]),
@@ -25,6 +26,7 @@ mod migrate;
 mod open;
 mod outbox;
 mod reminders;
+mod sinks;
 mod state;
 mod tx;
 
@@ -35,6 +37,7 @@ pub use fingerprints::Fingerprints;
 pub use messages::{MessageRef, PostAttempt, Posted};
 pub use outbox::{Due, OutboxEntry};
 pub use reminders::{DueReminder, ReminderWrite};
+pub use sinks::{Disabled, SinkHealth};
 pub use state::{Commit, Encoded, OrgState, Previous};
 
 use open::{check_version, open_db};
@@ -127,6 +130,9 @@ pub struct Store {
     reminders: sled::Tree,
     reminders_due: sled::Tree,
     messages: sled::Tree,
+    sink_state: sled::Tree,
+    /// The `sink_state` tree in memory: the dispatcher reads it before every attempt.
+    sink_health: Arc<sinks::HealthCache>,
     counts: Arc<counts::Counts>,
     log: Arc<delivered::LogCounts>,
     health: Arc<tx::Health>,
@@ -152,8 +158,11 @@ impl Store {
             db.flush()?;
         }
         let delivered = db.open_tree("delivered")?;
+        let sink_state = db.open_tree("sink_state")?;
         Ok(Store {
             counters: Arc::default(),
+            sink_health: Arc::new(sinks::HealthCache::load(&sink_state)?),
+            sink_state,
             conversations: db.open_tree("conversations")?,
             orgs: db.open_tree("orgs")?,
             counts: Arc::new(migrate::count(&outbox, &dead)?),

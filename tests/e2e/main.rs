@@ -25,6 +25,7 @@ mod reminders_sent;
 mod removals;
 mod replay;
 mod schedules;
+mod sink_disable;
 mod sink_faults;
 mod sink_secrets;
 mod slack;

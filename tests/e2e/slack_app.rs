@@ -220,3 +220,32 @@ async fn test_sink_posts_a_sample_message_and_then_edits_it() {
     assert_eq!((top.len(), top[0].edits), (1, 1));
     assert!(!stdout.contains(BOT_TOKEN));
 }
+
+#[tokio::test]
+async fn a_disabled_sink_notice_is_a_message_of_its_own_not_a_conversations() {
+    let world = World::start(1, 4).await;
+    let api = SlackApi::start().await;
+    let text = world.toml(&app_sink(&api, "live", ""));
+    let mut config = hyperrep_notifier::config::load_str(&text).unwrap();
+    config.delivery.notify_sinks = vec!["live".into()];
+    let app = App::build(config).unwrap();
+    let id = quiet_inbox(&world, &app).await[0].clone();
+    world.hook.answer_always(crate::support::Reply::Status(410));
+    world.sim.touch(&world.org(0), &id);
+    let noticed = || api.top_level().iter().any(|m| m.text.contains("disabled"));
+    assert!(step_until(&app, noticed).await, "no notice in the channel");
+    let notice = api
+        .top_level()
+        .into_iter()
+        .find(|m| m.text.contains("disabled"))
+        .unwrap();
+    assert!(
+        notice.metadata.is_null(),
+        "a notice belongs to no conversation"
+    );
+    assert!(
+        api.message_of(&id).is_some(),
+        "the conversation keeps its own message"
+    );
+    assert_eq!(app.store.message_count(), 1);
+}

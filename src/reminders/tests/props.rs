@@ -179,6 +179,7 @@ proptest! {
                 reminder: None,
                 conversation: c.clone(),
             },
+            notice: None,
         };
         prop_assert_eq!(reminder.matches(org, &c), when.to_filter().matches(&event));
     }

@@ -66,6 +66,19 @@ pub fn check(config: &EmailSinkConfig) -> Result<(), String> {
 
 /// The email for one event.
 pub fn render_one(renderer: &Renderer, event: &Event) -> Result<Rendered, String> {
+    if let Some(notice) = &event.notice {
+        // Not a conversation: the conversation templates have nothing to show of it.
+        let line = notice.line();
+        let html = line
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        return Ok(Rendered {
+            subject: one_line(&line),
+            html: format!("<p>{html}</p>"),
+            text: line,
+        });
+    }
     let view = renderer.view(event)?;
     Ok(Rendered {
         subject: one_line(&renderer.render_with("subject", &view)?),
