@@ -9,6 +9,7 @@
 use crate::cost_floor::Floor;
 use crate::cost_pages::{serve, Served};
 use crate::cost_peer::Peer;
+use crate::cost_rows;
 use crate::cost_service::{cron, store_of, write_config, Daemon};
 use crate::measure::{median, median_of, Row, Sample};
 use crate::Bench;
@@ -139,45 +140,51 @@ pub fn cost(bench: &Bench) -> Vec<Row> {
     let hook = hook(bench);
     let served = serve(bench, 10, 10_000, RUNS + 1);
     let floor = Floor::new(&served);
-    let mut floors: Vec<Sample> = (0..RUNS).map(|_| floor.run(bench)).collect();
-    let (daemon_baseline, daemon) = daemon(bench, &served, &floor, &hook);
-    let (cron_baseline, cron) = cron_mode(bench, &served, &floor, &hook);
+    let warm: Vec<Sample> = (0..RUNS).map(|_| floor.run(bench)).collect();
+    let daemon = daemon(bench, &served, &floor, &hook);
+    let cron = cron_mode(bench, &served, &floor, &hook);
     let peer = peer(bench, &served, &hook);
-    for pairs in [
-        &daemon.unchanged,
-        &daemon.changed,
-        &cron.unchanged,
-        &cron.changed,
-    ] {
-        floors.extend(pairs.iter().map(|p| p.1));
+    if let Err(why) = &peer {
+        println!("peer: not run ({why})");
     }
-    let floor_median = median(floors);
-    let mut rows = crate::cost_rows::floor(&floor_median);
-    let peers = peer.as_ref().ok();
-    for (mode, steady) in [("daemon", &daemon), ("run --once", &cron)] {
-        let cases = [
-            ("0 changed", &steady.unchanged, 0),
-            ("0.5% changed", &steady.changed, 1),
-        ];
-        for (what, pairs, kind) in cases {
-            let peer = peers.map(|p| p[kind].as_slice());
-            rows.extend(crate::cost_rows::mode(
-                &format!("{mode}, {what}"),
-                pairs,
-                peer,
-            ));
+    let mut rows = rows(warm, &daemon, &cron, peer.as_ref().ok());
+    rows.extend(baseline(bench, &hook));
+    rows
+}
+
+/// The rows of the 10 orgs: the floor (every floor run), both modes in both cases, their
+/// baselines, and the peer when it ran.
+fn rows(
+    mut floors: Vec<Sample>,
+    (daemon_baseline, daemon): &(Sample, Steady),
+    (cron_baseline, cron): &(Sample, Steady),
+    peer: Option<&[Vec<Sample>; 2]>,
+) -> Vec<Row> {
+    for steady in [daemon, cron] {
+        for pairs in [&steady.unchanged, &steady.changed] {
+            floors.extend(pairs.iter().map(|p| p.1));
         }
     }
-    rows.extend(crate::cost_rows::first_polls(
-        &floor_median,
-        &daemon_baseline,
-        &cron_baseline,
-    ));
-    match &peer {
-        Ok([unchanged, changed]) => rows.extend(crate::cost_rows::peer(unchanged, changed)),
-        Err(why) => println!("peer: not run ({why})"),
+    let floor = median(floors);
+    let mut rows = cost_rows::floor(&floor);
+    for (mode, steady) in [("daemon", daemon), ("run --once", cron)] {
+        let cases = [
+            ("0 changed", &steady.unchanged),
+            ("0.5% changed", &steady.changed),
+        ];
+        for (kind, (what, pairs)) in cases.into_iter().enumerate() {
+            let peer = peer.map(|p| p[kind].as_slice());
+            rows.extend(cost_rows::mode(&format!("{mode}, {what}"), pairs, peer));
+        }
     }
-    rows.extend(baseline(bench, &hook));
+    rows.extend(cost_rows::first_polls(
+        &floor,
+        daemon_baseline,
+        cron_baseline,
+    ));
+    if let Some([unchanged, changed]) = peer {
+        rows.extend(cost_rows::peer(unchanged, changed));
+    }
     rows
 }
 
@@ -198,7 +205,7 @@ fn baseline(bench: &Bench, hook: &Hook) -> Vec<Row> {
     store_bytes.sort();
     let listing = &served.listing;
     let store = store_bytes[store_bytes.len() / 2];
-    crate::cost_rows::baseline(&pairs, store, listing.conversations, listing.json_bytes)
+    cost_rows::baseline(&pairs, store, listing.conversations, listing.json_bytes)
 }
 
 /// What `du` says a directory takes on disk: the blocks of every file under it, in bytes.

@@ -127,6 +127,14 @@ fn ticks(ticks: u64) -> Duration {
     Duration::from_secs_f64(ticks as f64 / hz as f64)
 }
 
+/// Where a daemon stood before a poll: its polls (complete, incomplete), webhooks received,
+/// pages served.
+struct Before {
+    polls: (u64, u64),
+    hits: u64,
+    pages: u64,
+}
+
 /// The daemon, a child process, and a client for its endpoints (on the `sim` thread).
 pub struct Daemon {
     child: Child,
@@ -222,8 +230,11 @@ impl Daemon {
     /// `changes` more webhooks have reached `hits`: its wall time, and the process's CPU time
     /// until it is idle again (what the poll set off, like the store's flush, is its cost).
     pub fn poll(&self, bench: &Bench, served: &Served, hits: &AtomicU64, changes: u64) -> Sample {
-        let (polls, hit) = (self.completed(bench).unwrap(), hits.load(Ordering::SeqCst));
-        let pages = served.listing.requests() + served.listing.pages_per_poll;
+        let before = Before {
+            polls: self.completed(bench).unwrap(),
+            hits: hits.load(Ordering::SeqCst),
+            pages: served.listing.requests(),
+        };
         let (cpu, started) = (read_cpu(self.child.id()), Instant::now());
         let url = format!("{}/admin/poll", self.base);
         let asked = bench
@@ -233,29 +244,42 @@ impl Daemon {
             asked.unwrap().status().is_success(),
             "POST /admin/poll refused"
         );
+        self.wait_done(bench, served, hits, &before, changes, started);
+        let wall = started.elapsed();
+        let cpu = cpu_between(&cpu, &self.settle(&cpu));
+        Sample { wall, cpu }
+    }
+
+    /// Waits until the poll is listed, delivered and complete; panics, saying how far it got,
+    /// when it is not within `LIMIT`.
+    fn wait_done(
+        &self,
+        bench: &Bench,
+        served: &Served,
+        hits: &AtomicU64,
+        before: &Before,
+        changes: u64,
+        started: Instant,
+    ) {
         // Watch from outside first (no scrape while the daemon lists), then scrape closely.
-        let listed = || served.listing.requests() >= pages;
-        let delivered = || hits.load(Ordering::SeqCst) >= hit + changes;
-        while !(listed() && delivered()) && started.elapsed() < LIMIT {
+        let pages = || served.listing.requests() - before.pages;
+        let delivered = || hits.load(Ordering::SeqCst) - before.hits;
+        let listed = || pages() >= served.listing.pages_per_poll && delivered() >= changes;
+        while !listed() && started.elapsed() < LIMIT {
             std::thread::sleep(Duration::from_millis(1));
         }
-        let mut now = self.completed(bench).unwrap();
+        let (polls, mut now) = (before.polls, self.completed(bench).unwrap());
         while now.0 < polls.0 + self.orgs && now.1 == polls.1 && started.elapsed() < LIMIT {
             std::thread::sleep(Duration::from_millis(2));
             now = self.completed(bench).unwrap();
         }
-        let wall = started.elapsed();
-        let seen = (
-            served.listing.requests() + served.listing.pages_per_poll - pages,
-            hits.load(Ordering::SeqCst) - hit,
-        );
         assert!(
-            now.0 == polls.0 + self.orgs && now.1 == polls.1 && delivered(),
-            "the poll did not complete: polls {polls:?} -> {now:?}, pages and webhooks {seen:?}\n{}",
+            listed() && now.0 == polls.0 + self.orgs && now.1 == polls.1,
+            "the poll did not complete: polls {polls:?} -> {now:?}, {} pages, {} webhooks\n{}",
+            pages(),
+            delivered(),
             self.explain(bench)
         );
-        let cpu = cpu_between(&cpu, &self.settle(&cpu));
-        Sample { wall, cpu }
     }
 
     /// Stops it as a signal would, and checks that it stopped cleanly.
