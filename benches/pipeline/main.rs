@@ -1,9 +1,15 @@
-//! `cargo bench --bench pipeline [-- scan scan-reminders store deliver backlog memory start]`:
+//! `cargo bench --bench pipeline [-- scan scan-reminders store deliver backlog memory start cost]`:
 //! the pipeline over the simulator on loopback, with the notifier on one core (a current-thread
 //! runtime on the main thread) and the simulator and receivers on another thread named `sim`,
 //! whose CPU time is not counted. Prints a table and writes `target/bench-results.json`.
 
 mod backlog;
+mod cost;
+mod cost_floor;
+mod cost_pages;
+mod cost_peer;
+mod cost_rows;
+mod cost_service;
 mod daemon;
 mod deliver;
 mod measure;
@@ -141,6 +147,9 @@ fn main() {
     }
     if run("start") {
         rows.extend(process::start(&bench));
+    }
+    if run("cost") {
+        rows.extend(cost::cost(&bench));
     }
     measure::report(&rows);
 }

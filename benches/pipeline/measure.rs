@@ -89,6 +89,24 @@ pub fn wait_peak_rss(child: &mut std::process::Child) -> (std::process::ExitStat
     }
 }
 
+/// Runs `command` to its end: whether it succeeded, its wall time from spawn to exit, and its
+/// CPU time (user + system, every thread, from `wait4`).
+pub fn run_child(command: &mut std::process::Command) -> (bool, Sample) {
+    let started = Instant::now();
+    // The child is reaped by `wait4` below, never by `Child` (dropping it does not wait).
+    let pid = command.spawn().unwrap().id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: a plain C struct, all zeros is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting for our own child, into a status and a rusage we own.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4 failed");
+    let wall = started.elapsed();
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    let cpu = timeval(usage.ru_utime) + timeval(usage.ru_stime);
+    (ok, Sample { wall, cpu })
+}
+
 /// The median of samples by wall time.
 pub fn median(mut samples: Vec<Sample>) -> Sample {
     samples.sort_by_key(|s| s.wall);
