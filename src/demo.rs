@@ -2,7 +2,7 @@
 //! on loopback changes a few conversations every few seconds; the notifier polls it, keeps state
 //! in a temporary store, and prints every event with the console sink.
 
-use crate::config::{self, Config};
+use crate::config::Config;
 use crate::simulator::{SimConfig, Simulator};
 use clap::Args;
 use std::time::Duration;
@@ -74,5 +74,5 @@ fn demo_config(
         humantime::format_duration(interval),
         store.display().to_string(),
     );
-    config::load_str(&toml).map_err(|e| anyhow::anyhow!("{e}"))
+    crate::load_config_str(&toml).map_err(|e| anyhow::anyhow!("{e}"))
 }

@@ -41,6 +41,17 @@ pub mod store;
 mod tls;
 
 pub use app::App;
+
+/// Loads the configuration from `source` with every check: the configuration's own rules and
+/// each sink's (see [`sinks::check`]). What the binary and `check` use.
+pub fn load_config(source: &config::ConfigSource) -> Result<config::Config, config::ConfigErrors> {
+    config::load_with(source, sinks::check)
+}
+
+/// [`load_config`] from TOML text alone (no environment): for tests and tools.
+pub fn load_config_str(toml: &str) -> Result<config::Config, config::ConfigErrors> {
+    config::load_str_with(toml, sinks::check)
+}
 pub use run::{run, run_on, run_on_with_admin, run_once, supervise, OnceReport};
 
 /// Installs the process-wide TLS crypto provider (ring). Both reqwest and (later) lettre use

@@ -188,7 +188,7 @@ fn load(source: &ConfigSource) -> Result<Config, ExitCode> {
 }
 
 fn load_quietly(source: &ConfigSource) -> Result<Config, ExitCode> {
-    let config = config::load(source).map_err(|errors| {
+    let config = crate::load_config(source).map_err(|errors| {
         eprintln!("{errors}");
         ExitCode::from(2)
     })?;

@@ -23,8 +23,18 @@ pub struct ConfigSource {
     pub explicit: bool,
 }
 
-/// Loads, resolves and validates the configuration from `source` and the process environment.
+/// What a sink section needs beyond the configuration's own rules, supplied by the sinks
+/// themselves (`crate::sinks::check`): the configuration does not know its sinks' insides.
+pub type SinkChecks = fn(&Config) -> Vec<ConfigError>;
+
+/// Loads, resolves and validates the configuration from `source` and the process environment,
+/// by the configuration's own rules only; [`load_with`] adds the sinks' checks.
 pub fn load(source: &ConfigSource) -> Result<Config, ConfigErrors> {
+    load_with(source, |_| Vec::new())
+}
+
+/// [`load`], with every mistake `sinks` finds reported beside the configuration's own.
+pub fn load_with(source: &ConfigSource, sinks: SinkChecks) -> Result<Config, ConfigErrors> {
     let mut figment = Figment::new();
     if source.path.exists() {
         figment = figment.merge(Toml::file_exact(&source.path));
@@ -38,7 +48,7 @@ pub fn load(source: &ConfigSource) -> Result<Config, ConfigErrors> {
     let env = Env::prefixed("HRN_").ignore(NOT_CONFIG_KEYS).split("__");
     let mut config = from_figment(figment.merge(env))?;
     log_format_from_env(&mut config).map_err(|e| ConfigErrors(vec![e]))?;
-    finish(config)
+    finish(config, sinks)
 }
 
 /// `HRN_LOG_FORMAT` (read by logging, which may start before any configuration) wins over
@@ -58,9 +68,15 @@ fn log_format_from_env(config: &mut Config) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Loads from TOML text alone (no environment), then resolves and validates: for tests and tools.
+/// Loads from TOML text alone (no environment), then resolves and validates by the
+/// configuration's own rules: for tests and tools.
 pub fn load_str(toml: &str) -> Result<Config, ConfigErrors> {
-    finish(from_figment(Figment::from(Toml::string(toml)))?)
+    load_str_with(toml, |_| Vec::new())
+}
+
+/// [`load_str`], with the sinks' checks.
+pub fn load_str_with(toml: &str, sinks: SinkChecks) -> Result<Config, ConfigErrors> {
+    finish(from_figment(Figment::from(Toml::string(toml)))?, sinks)
 }
 
 fn from_figment(figment: Figment) -> Result<Config, ConfigErrors> {
@@ -176,9 +192,10 @@ fn sink_from_value(
     }
 }
 
-fn finish(mut config: Config) -> Result<Config, ConfigErrors> {
+fn finish(mut config: Config, sinks: SinkChecks) -> Result<Config, ConfigErrors> {
     let mut errors = resolve_secret_files(&mut config);
     errors.extend(validate::validate(&config));
+    errors.extend(sinks(&config));
     if errors.is_empty() {
         Ok(config)
     } else {

@@ -12,11 +12,17 @@ mod reminders;
 mod schedules;
 mod server;
 mod sinks;
-mod slack;
 mod validate;
 mod warnings;
 
-pub use load::{load, load_str, ConfigError, ConfigErrors, ConfigSource};
+pub use load::{
+    load, load_str, load_str_with, load_with, ConfigError, ConfigErrors, ConfigSource, SinkChecks,
+};
+
+/// The checks that sinks share for their own sections (`crate::sinks::check`).
+pub(crate) mod checks {
+    pub(crate) use super::validate::{check_flood_limit, check_http_url, check_secret_url};
+}
 pub use messages::{
     EmailSinkConfig, EmailTemplates, MessageStyle, SlackSinkConfig, SlackTemplates,
 };

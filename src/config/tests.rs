@@ -1,4 +1,6 @@
 use super::*;
+// With the sinks' checks, as the binary loads it.
+use crate::load_config_str as load_str;
 
 const MINIMAL: &str = r#"
 [api]

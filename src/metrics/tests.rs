@@ -19,7 +19,7 @@ type = "console"
 "#;
 
 fn fresh() -> Metrics {
-    Metrics::for_config(&crate::config::load_str(CONFIG).expect("a valid configuration"))
+    Metrics::for_config(&crate::load_config_str(CONFIG).expect("a valid configuration"))
 }
 
 /// The sample lines of `text` (no comments).
@@ -172,7 +172,7 @@ fn with_reminder_and_windows() -> Metrics {
          [[reminders]]\nname = \"unread\"\nwhen = {{ is_read = false }}\n\
          steps = [{{ after = \"15m\", sinks = [\"out\"] }}, {{ after = \"1h\", sinks = [\"day\"] }}]\n"
     );
-    Metrics::for_config(&crate::config::load_str(&config).expect("a valid configuration"))
+    Metrics::for_config(&crate::load_config_str(&config).expect("a valid configuration"))
 }
 
 fn has(text: &str, series: &str) -> bool {

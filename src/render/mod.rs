@@ -5,7 +5,7 @@
 pub mod defaults;
 pub mod words;
 
-use crate::config::{Config, ConfigError, MessageStyle, SinkConfig};
+use crate::config::MessageStyle;
 use crate::event::{Conversation, Event, EventData, EventType, Field};
 use chrono::{DateTime, Utc};
 use minijinja::Environment;
@@ -227,24 +227,4 @@ pub fn sample_event() -> Event {
         },
         notice: None,
     }
-}
-
-/// Renders every configured template of every message sink against [`sample_event`].
-pub fn check_templates(config: &Config) -> Vec<ConfigError> {
-    let mut errors = Vec::new();
-    for (i, sink) in config.sinks.iter().enumerate() {
-        let key = format!("sinks[{i}].templates");
-        let result = match sink {
-            SinkConfig::Slack(c) => crate::sinks::slack::check(c),
-            SinkConfig::Email(c) => crate::sinks::email::check(c),
-            SinkConfig::Webhook(_) | SinkConfig::Console(_) => Ok(()),
-        };
-        if let Err(reason) = result {
-            errors.push(ConfigError::new(
-                key,
-                format!("sink `{}`: {reason}", sink.name()),
-            ));
-        }
-    }
-    errors
 }

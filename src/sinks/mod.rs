@@ -2,13 +2,18 @@
 //! thing: make one delivery attempt of one event and say what the answer means ([`Attempt`]).
 //! Retrying, backoff and dead letters belong to the dispatcher, not to sinks.
 //!
-//! Adding a sink: one file here, one variant in [`Sink`] and in `config::SinkConfig`.
+//! A sink owns all of itself: its section's checks ([`check`]), its templates, what its answers
+//! mean, its messages. Adding a sink: one file here, one variant in [`Sink`] and in
+//! `config::SinkConfig`, one arm in [`check`].
 
 mod body;
+mod checks;
 pub mod console;
 pub mod email;
 pub mod slack;
 pub mod webhook;
+
+pub use checks::check;
 
 use crate::config::{DeliveryConfig, SinkConfig};
 use crate::event::Event;

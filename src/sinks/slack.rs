@@ -24,10 +24,12 @@ mod history;
 mod live;
 mod pacing;
 mod probe;
+mod settings;
 pub use fit::{fit, limits};
 pub use pacing::Pacers;
 use pacing::{Pacer, PACE};
 pub use probe::probe_app;
+pub(crate) use settings::check_settings;
 
 /// Events listed in a summary.
 const SUMMARY_LISTED: usize = 5;

@@ -67,6 +67,23 @@ fn client(config: &WebhookSinkConfig, timeout: Duration) -> anyhow::Result<reqwe
         .context("building the webhook HTTP client")
 }
 
+/// What only this sink can tell of its section: that every signing secret decodes. Named by
+/// where each came from (`secrets[1]`, `secrets_files[0]`); the value never is.
+pub(crate) fn check_settings(
+    config: &WebhookSinkConfig,
+    key: &str,
+    errors: &mut Vec<crate::config::ConfigError>,
+) {
+    for (field, secret) in config.signing_secrets() {
+        if let Err(reason) = signing_key(secret.expose()) {
+            errors.push(crate::config::ConfigError::new(
+                format!("{key}.{field}"),
+                reason,
+            ));
+        }
+    }
+}
+
 impl WebhookSink {
     /// Builds the sink; `timeout` bounds each attempt.
     pub fn new(config: &WebhookSinkConfig, timeout: Duration) -> anyhow::Result<Self> {

@@ -1,7 +1,7 @@
 //! The dispatcher against a real webhook endpoint that fails in the ways endpoints fail.
 
 use crate::support::{Receiver, Reply, World};
-use hyperrep_notifier::config::load_str;
+use hyperrep_notifier::load_config_str as load_str;
 use hyperrep_notifier::{run_once, App};
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 
 use crate::smtp::SmtpServer;
 use crate::support::{baseline_then_touch, once, World};
-use hyperrep_notifier::config::load_str;
+use hyperrep_notifier::load_config_str as load_str;
 use hyperrep_notifier::App;
 
 fn email_sink(smtp: &SmtpServer, extra: &str) -> String {

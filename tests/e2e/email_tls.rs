@@ -6,7 +6,7 @@ use crate::smtp::SmtpServer;
 use crate::support::pki::Pki;
 use crate::support::tls_front::tls_front;
 use crate::support::{baseline_then_touch, binary, once, run_binary, World};
-use hyperrep_notifier::config::load_str;
+use hyperrep_notifier::load_config_str as load_str;
 use hyperrep_notifier::store::DeadLetter;
 use hyperrep_notifier::App;
 use std::net::SocketAddr;

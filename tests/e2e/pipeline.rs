@@ -147,7 +147,7 @@ async fn the_request_rate_ceiling_spaces_requests_across_all_orgs() {
     let toml = world
         .toml("[poll]\nconcurrency = 3\n")
         .replace("requests_per_second = 1000", "requests_per_second = 10");
-    let config = hyperrep_notifier::config::load_str(&toml).unwrap();
+    let config = hyperrep_notifier::load_config_str(&toml).unwrap();
     let app = hyperrep_notifier::App::build(config).unwrap();
     let started = std::time::Instant::now();
     let reports = app.poll_once(&CancellationToken::new()).await;

@@ -238,7 +238,7 @@ async fn replay_with_a_time_or_sink_it_cannot_use_exits_2_saying_why() {
 async fn with_keep_delivered_0s_nothing_is_logged_and_a_replay_queues_nothing() {
     let world = World::start(1, 2).await;
     let toml = world.toml("[poll]\ninitial = \"notify\"\n");
-    let mut config = hyperrep_notifier::config::load_str(&toml).unwrap();
+    let mut config = hyperrep_notifier::load_config_str(&toml).unwrap();
     config.delivery.keep_delivered = Duration::ZERO;
     assert!(once_with(config).await.success());
     assert_eq!(world.hook.received().len(), 2);

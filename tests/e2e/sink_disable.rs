@@ -30,7 +30,7 @@ fn text(world: &World, pager: &Receiver, delivery: &str) -> String {
 }
 
 fn config(text: &str) -> Config {
-    hyperrep_notifier::config::load_str(text).expect("a valid test configuration")
+    hyperrep_notifier::load_config_str(text).expect("a valid test configuration")
 }
 
 /// A baseline, then three changes of one conversation, each found by its own poll: three

@@ -2,8 +2,8 @@
 //! meets: the real binary's output and logs, and loopback receivers.
 
 use crate::support::{run_binary, Receiver, Reply, World};
-use hyperrep_notifier::config::load_str;
 use hyperrep_notifier::dispatch::Outcome;
+use hyperrep_notifier::load_config_str as load_str;
 use hyperrep_notifier::App;
 use std::path::PathBuf;
 use std::process::Output;

@@ -1,7 +1,7 @@
 //! The Slack sink against a loopback HTTP server that answers as Slack does.
 
 use crate::support::{once, once_with, run_binary, Receiver, Reply, World};
-use hyperrep_notifier::config::load_str;
+use hyperrep_notifier::load_config_str as load_str;
 use hyperrep_notifier::App;
 use serde_json::{json, Value};
 use std::time::Duration;

@@ -226,7 +226,7 @@ async fn a_disabled_sink_notice_is_a_message_of_its_own_not_a_conversations() {
     let world = World::start(1, 4).await;
     let api = SlackApi::start().await;
     let text = world.toml(&app_sink(&api, "live", ""));
-    let mut config = hyperrep_notifier::config::load_str(&text).unwrap();
+    let mut config = hyperrep_notifier::load_config_str(&text).unwrap();
     config.delivery.notify_sinks = vec!["live".into()];
     let app = App::build(config).unwrap();
     let id = quiet_inbox(&world, &app).await[0].clone();

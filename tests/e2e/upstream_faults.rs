@@ -230,7 +230,7 @@ async fn an_upstream_slower_than_the_timeout_changes_nothing() {
         "timeout = \"2s\"\n[store]",
         "timeout = \"200ms\"\nmax_retries = 1\n[store]",
     );
-    let config = hyperrep_notifier::config::load_str(&toml).unwrap();
+    let config = hyperrep_notifier::load_config_str(&toml).unwrap();
     assert_eq!(config.api.timeout, std::time::Duration::from_millis(200));
     let app = App::build(config).unwrap();
     app.poll_once(&CancellationToken::new()).await;

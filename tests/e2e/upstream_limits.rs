@@ -3,7 +3,7 @@
 //! `api.max_page_bytes`, and a record whose id is too long to be one.
 
 use crate::support::World;
-use hyperrep_notifier::config::load_str;
+use hyperrep_notifier::load_config_str as load_str;
 use hyperrep_notifier::metrics::Format;
 use hyperrep_notifier::simulator::{Fault, FaultRule, SimRequest};
 use hyperrep_notifier::App;

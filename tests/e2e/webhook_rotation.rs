@@ -59,7 +59,7 @@ fn assert_verified_by_each_key_alone(delivery: (&[u8], &HeaderMap)) {
 async fn during_a_rotation_a_receiver_knowing_either_secret_accepts_and_a_stranger_refuses() {
     let world = World::start(1, 2).await;
     let toml = rotating(&world, "[poll]\ninterval = \"200ms\"\n");
-    let config = hyperrep_notifier::config::load_str(&toml).unwrap();
+    let config = hyperrep_notifier::load_config_str(&toml).unwrap();
     let daemon = Daemon::start_with(config).await;
     let complete = "hyperrep_notifier_polls_total{outcome=\"complete\"}";
     daemon.metrics_until(|t| metric(t, complete) >= 1.0).await;

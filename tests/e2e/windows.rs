@@ -5,8 +5,8 @@
 
 use crate::support::{Receiver, Reply, World};
 use chrono::{DateTime, Duration as Span, Timelike, Utc};
-use hyperrep_notifier::config::load_str;
 use hyperrep_notifier::dispatch::Outcome;
+use hyperrep_notifier::load_config_str as load_str;
 use hyperrep_notifier::App;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;

@@ -57,6 +57,20 @@ fn renderer(config: &EmailSinkConfig) -> Result<Renderer, String> {
     )
 }
 
+/// What only this sink can tell of its section: that its `smtp_url` is one it sends through.
+pub(crate) fn check_settings(
+    config: &EmailSinkConfig,
+    key: &str,
+    errors: &mut Vec<crate::config::ConfigError>,
+) {
+    if let Err(reason) = SmtpUrl::parse(&config.smtp_url) {
+        errors.push(crate::config::ConfigError::new(
+            format!("{key}.smtp_url"),
+            reason,
+        ));
+    }
+}
+
 /// Compiles and renders the sink's templates against a sample event.
 pub fn check(config: &EmailSinkConfig) -> Result<(), String> {
     let renderer = renderer(config)?;

@@ -17,7 +17,7 @@ pub struct Daemon {
 impl Daemon {
     /// The daemon on `world.toml(extra)`.
     pub async fn start(world: &World, extra: &str) -> Daemon {
-        let config = hyperrep_notifier::config::load_str(&world.toml(extra)).unwrap();
+        let config = hyperrep_notifier::load_config_str(&world.toml(extra)).unwrap();
         Daemon::start_with(config).await
     }
 

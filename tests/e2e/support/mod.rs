@@ -81,7 +81,7 @@ impl World {
     }
 
     pub fn app(&self, extra: &str) -> App {
-        let config = hyperrep_notifier::config::load_str(&self.toml(extra))
+        let config = hyperrep_notifier::load_config_str(&self.toml(extra))
             .expect("a valid test configuration");
         App::build(config).expect("the app builds")
     }
@@ -162,7 +162,7 @@ pub fn run_binary(
 
 /// `run --once` in-process on `toml`, draining for up to 15 s.
 pub async fn once(toml: &str) -> hyperrep_notifier::OnceReport {
-    once_with(hyperrep_notifier::config::load_str(toml).expect("a valid test configuration")).await
+    once_with(hyperrep_notifier::load_config_str(toml).expect("a valid test configuration")).await
 }
 
 /// `run --once` in-process on `config`, draining for up to 15 s.

@@ -1,11 +1,11 @@
 //! The checks of a `type = "slack"` sink: an incoming webhook (`url`) or a Slack app
 //! (`bot_token` + `channel`), never both, each with what it needs.
 
-use super::validate::{check_flood_limit, check_http_url, check_secret_url};
-use super::{ConfigError, SlackSinkConfig};
+use crate::config::checks::{check_flood_limit, check_http_url, check_secret_url};
+use crate::config::{ConfigError, SlackSinkConfig};
 
 /// Every mistake in one Slack sink section, each under its key.
-pub(super) fn check_slack(slack: &SlackSinkConfig, key: &str, errors: &mut Vec<ConfigError>) {
+pub(crate) fn check_settings(slack: &SlackSinkConfig, key: &str, errors: &mut Vec<ConfigError>) {
     check_flood_limit(slack.max_messages_per_poll, key, errors);
     match (&slack.url, &slack.bot_token) {
         (Some(_), Some(_)) => errors.push(ConfigError::new(
