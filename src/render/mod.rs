@@ -200,6 +200,19 @@ fn template_error(name: &str, error: &minijinja::Error) -> String {
 }
 
 /// A realistic event for `check` and `test-sink`.
+/// [`sample_event`] with the conversation's read state and folder set (for tests of sinks).
+#[cfg(test)]
+pub(crate) fn sample_in(is_read: bool, folder: &str) -> Event {
+    let mut event = sample_event();
+    let mut raw = serde_json::to_value(&event.data.conversation).unwrap_or_default();
+    raw["is_read"] = json!(is_read);
+    raw["folder"] = json!(folder);
+    if let Ok(conversation) = Conversation::from_value(raw) {
+        event.data.conversation = conversation;
+    }
+    event
+}
+
 pub fn sample_event() -> Event {
     let now = Utc::now();
     let conversation = Conversation::from_value(json!({

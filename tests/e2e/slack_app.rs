@@ -31,6 +31,18 @@ pub async fn quiet_inbox(world: &World, app: &App) -> Vec<String> {
     ids
 }
 
+/// A world of one org with four conversations, an app sink `live` (with `extra`) on a fresh
+/// fake, the baseline taken, and new activity on one conversation posted: its id.
+async fn alerted(extra: &str) -> (World, SlackApi, App, String) {
+    let world = World::start(1, 4).await;
+    let api = SlackApi::start().await;
+    let app = world.app(&app_sink(&api, "live", extra));
+    let id = quiet_inbox(&world, &app).await[0].clone();
+    world.sim.touch(&world.org(0), &id);
+    step(&app).await;
+    (world, api, app, id)
+}
+
 /// One poll, then every due delivery.
 pub async fn step(app: &App) {
     app.poll_once(&CancellationToken::new()).await;
@@ -89,12 +101,7 @@ async fn a_conversation_gets_one_message_that_is_edited_until_it_reads_as_handle
 
 #[tokio::test]
 async fn new_activity_is_replied_in_the_thread_and_a_read_change_only_edits() {
-    let world = World::start(1, 4).await;
-    let api = SlackApi::start().await;
-    let app = world.app(&app_sink(&api, "live", ""));
-    let id = quiet_inbox(&world, &app).await[0].clone();
-    world.sim.touch(&world.org(0), &id);
-    step(&app).await;
+    let (world, api, app, id) = alerted("").await;
     world.sim.touch(&world.org(0), &id);
     step(&app).await;
     let ts = api.message_of(&id).unwrap().ts;
@@ -114,12 +121,7 @@ async fn new_activity_is_replied_in_the_thread_and_a_read_change_only_edits() {
 
 #[tokio::test]
 async fn without_thread_replies_new_activity_only_edits_the_message() {
-    let world = World::start(1, 4).await;
-    let api = SlackApi::start().await;
-    let app = world.app(&app_sink(&api, "live", "thread_replies = false\n"));
-    let id = quiet_inbox(&world, &app).await[0].clone();
-    world.sim.touch(&world.org(0), &id);
-    step(&app).await;
+    let (world, api, app, id) = alerted("thread_replies = false\n").await;
     world.sim.touch(&world.org(0), &id);
     step(&app).await;
     let message = api.message_of(&id).unwrap();
@@ -128,12 +130,7 @@ async fn without_thread_replies_new_activity_only_edits_the_message() {
 
 #[tokio::test]
 async fn a_message_slack_will_not_edit_is_replaced_by_a_new_one_that_later_changes_edit() {
-    let world = World::start(1, 4).await;
-    let api = SlackApi::start().await;
-    let app = world.app(&app_sink(&api, "live", ""));
-    let id = quiet_inbox(&world, &app).await[0].clone();
-    world.sim.touch(&world.org(0), &id);
-    step(&app).await;
+    let (world, api, app, id) = alerted("").await;
     let first = api.message_of(&id).unwrap();
     api.script("chat.update", [Answer::Error("edit_window_closed")]);
     world.sim.touch(&world.org(0), &id);
@@ -180,12 +177,7 @@ async fn a_removed_conversation_reads_as_removed_and_its_message_is_forgotten() 
 
 #[tokio::test]
 async fn a_message_unused_for_keep_messages_is_forgotten_and_the_next_alert_posts_anew() {
-    let world = World::start(1, 4).await;
-    let api = SlackApi::start().await;
-    let app = world.app(&app_sink(&api, "live", "keep_messages = \"1d\"\n"));
-    let id = quiet_inbox(&world, &app).await[0].clone();
-    world.sim.touch(&world.org(0), &id);
-    step(&app).await;
+    let (world, api, app, id) = alerted("keep_messages = \"1d\"\n").await;
     let tomorrow = chrono::Utc::now() + chrono::Duration::hours(25);
     assert_eq!(app.forget_old_messages(tomorrow).unwrap(), 1);
     world.sim.touch(&world.org(0), &id);

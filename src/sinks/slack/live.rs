@@ -118,14 +118,7 @@ mod tests {
     use super::*;
     use crate::render::sample_event;
 
-    fn with_state(is_read: bool, folder: &str) -> Event {
-        let mut event = sample_event();
-        let mut raw = serde_json::to_value(&event.data.conversation).unwrap();
-        raw["is_read"] = json!(is_read);
-        raw["folder"] = json!(folder);
-        event.data.conversation = crate::event::Conversation::from_value(raw).unwrap();
-        event
-    }
+    use crate::render::sample_in as with_state;
 
     #[test]
     fn read_or_moved_out_of_the_watched_folders_reads_as_handled() {

@@ -16,13 +16,9 @@ fn event_with(
     is_read: bool,
     folder: &str,
 ) -> Event {
-    let mut event = sample_event();
+    let mut event = crate::render::sample_in(is_read, folder);
     event.data.changes = changes;
     event.data.previous = previous.as_object().unwrap().clone();
-    let mut raw = serde_json::to_value(&event.data.conversation).unwrap();
-    raw["is_read"] = json!(is_read);
-    raw["folder"] = json!(folder);
-    event.data.conversation = crate::event::Conversation::from_value(raw).unwrap();
     event
 }
 
