@@ -3,12 +3,12 @@
 //!
 //! Trees and keys:
 //! - `conversations`: `org \0 conversation` → revision (u64 BE) + snapshot JSON
-//! - `orgs`: `org` → [`OrgState`] JSON
+//! - `orgs`: `org` → [`OrgState`] JSON (written when its outcome changes, see `orgs.rs`)
 //! - `outbox`: `sink \0 seq` (u64 BE) → next attempt (i64 BE, ms) + [`OutboxEntry`] JSON
 //! - `outbox_due`: `sink \0 next attempt (u64 BE, ms) seq` → nothing: the due-time index
 //! - `dead_letters`: `seq` (u64 BE) → dead time, sink + [`DeadLetter`] JSON
 //! - `reminders`, `reminders_due`: reminder clocks and when each is next due (see `reminders.rs`)
-//! - default tree: `format_version`, `poll` (the last poll number)
+//! - default tree: `format_version`, `poll` (covers every poll number an entry carries)
 //!
 //! Queue sizes per sink are counters ([`SinkCounts`]), counted once at open.
 
@@ -17,6 +17,7 @@ mod dead;
 mod fingerprints;
 mod migrate;
 mod open;
+mod orgs;
 mod outbox;
 mod reminders;
 mod state;
@@ -25,9 +26,10 @@ mod tx;
 pub use counts::SinkCounts;
 pub use dead::{DeadFilter, DeadLetter};
 pub use fingerprints::Fingerprints;
+pub use orgs::OrgState;
 pub use outbox::{Due, OutboxEntry};
 pub use reminders::{DueReminder, ReminderWrite};
-pub use state::{Commit, Encoded, OrgState, Previous};
+pub use state::{Commit, Encoded, Previous};
 
 use open::{check_version, open_db};
 use std::path::{Path, PathBuf};
@@ -119,6 +121,8 @@ pub struct Store {
     reminders_due: sled::Tree,
     counts: Arc<counts::Counts>,
     health: Arc<tx::Health>,
+    /// Org states and the poll counter, written only when they matter (see `orgs.rs`).
+    polls: Arc<orgs::Polls>,
     /// Kept by a process that polls more than once (see [`Store::keep_fingerprints`]).
     fingerprints: Option<Arc<Fingerprints>>,
 }
@@ -146,6 +150,7 @@ impl Store {
             orgs: db.open_tree("orgs")?,
             counts: Arc::new(migrate::count(&outbox, &dead)?),
             health: Arc::default(),
+            polls: Arc::new(orgs::Polls::open(&db)?),
             outbox,
             outbox_due,
             dead,
@@ -186,34 +191,6 @@ impl Store {
         if let Some(fingerprints) = &self.fingerprints {
             fingerprints.clear();
         }
-    }
-
-    /// Numbers a new poll (1, 2, …, kept across restarts).
-    pub fn next_poll(&self) -> Result<u64> {
-        self.watch(|| self.bump_poll())
-    }
-
-    fn bump_poll(&self) -> Result<u64> {
-        let next = self.db.update_and_fetch("poll", |old| {
-            let last = old
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_be_bytes)
-                .unwrap_or(0);
-            Some((last + 1).to_be_bytes().to_vec())
-        })?;
-        Ok(next
-            .and_then(|b| b.as_ref().try_into().ok())
-            .map(u64::from_be_bytes)
-            .unwrap_or(0))
-    }
-
-    /// The number of the last poll started (0 before the first).
-    pub fn last_poll(&self) -> Result<u64> {
-        let last = self.db.get("poll")?;
-        Ok(last
-            .and_then(|b| b.as_ref().try_into().ok())
-            .map(u64::from_be_bytes)
-            .unwrap_or(0))
     }
 
     /// What the store has done since it was opened.

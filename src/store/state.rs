@@ -5,27 +5,8 @@ use super::outbox::NewEntry;
 use super::{corrupt, pair_key, prefix, OutboxEntry, Result, Store};
 use crate::diff::Stored;
 use crate::event::Conversation;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::HashSet;
-
-/// What the poller remembers about an org between polls.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct OrgState {
-    /// A complete listing has been recorded, so new conversations are news.
-    pub baseline_done: bool,
-    /// The end of the last complete listing.
-    pub last_complete_at: Option<DateTime<Utc>>,
-    /// The end of the last poll, complete or not.
-    pub last_poll_at: Option<DateTime<Utc>>,
-    /// Why the last poll did not complete; `None` after a complete one.
-    pub last_error: Option<String>,
-    /// Conversations the last complete listing lacked: announced as removed only if the next
-    /// complete listing lacks them too.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub missing: Vec<String>,
-}
 
 /// A stored snapshot as it is on disk: revision (u64 BE) + JSON.
 #[derive(Debug, Clone)]
@@ -192,8 +173,10 @@ impl Store {
     /// deleted. The entries' counters follow a successful commit.
     fn apply(&self, keys: &Keys) -> (Result<()>, Vec<sled::IVec>) {
         let replaced = RefCell::new(Vec::new());
+        // Entries carry their poll's number: the counter on disk must cover it (see `orgs.rs`).
+        let poll = self.polls.unstored().filter(|_| !keys.entries.is_empty());
         let result =
-            self.transact_with_conversations(|conversations, outbox, index, clocks, due| {
+            self.transact_with_conversations(|[conversations, outbox, index, clocks, due, db]| {
                 // A transaction may run more than once (on a conflict): only the last run counts.
                 let mut replaced = replaced.borrow_mut();
                 replaced.clear();
@@ -207,43 +190,18 @@ impl Store {
                     outbox.insert(entry.key.as_slice(), entry.value.as_slice())?;
                     index.insert(entry.index.as_slice(), &[])?;
                 }
+                if let Some(poll) = poll {
+                    db.insert("poll", &poll.to_be_bytes())?;
+                }
                 super::reminders::apply_reminders(clocks, due, &keys.org, &keys.reminders)
             });
         if result.is_ok() {
+            poll.inspect(|&poll| self.polls.stored(poll));
             for entry in &keys.entries {
                 self.counts.queued(&entry.sink, 1, 0);
             }
         }
         (result, replaced.into_inner())
-    }
-
-    /// The org's state; the default for an org never polled.
-    pub fn org_state(&self, org: &str) -> Result<OrgState> {
-        match self.orgs.get(org.as_bytes())? {
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| corrupt("org state", e)),
-            None => Ok(OrgState::default()),
-        }
-    }
-
-    /// Replaces the org's state.
-    pub fn set_org_state(&self, org: &str, state: &OrgState) -> Result<()> {
-        self.watch(|| self.set_org_state_unwatched(org, state))
-    }
-
-    fn set_org_state_unwatched(&self, org: &str, state: &OrgState) -> Result<()> {
-        let bytes = serde_json::to_vec(state).map_err(|e| corrupt("org state", e))?;
-        self.counters.wrote(1, org.len() + bytes.len());
-        self.orgs.insert(org.as_bytes(), bytes)?;
-        Ok(())
-    }
-
-    /// Every org with stored state, for `status`.
-    pub fn org_ids(&self) -> Result<Vec<String>> {
-        self.orgs
-            .iter()
-            .keys()
-            .map(|k| Ok(String::from_utf8_lossy(&k?).into_owned()))
-            .collect()
     }
 }
 

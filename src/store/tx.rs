@@ -59,22 +59,17 @@ impl Store {
             .map_err(tx_error)
     }
 
-    /// Runs `work` on the conversations, the outbox and its index, and the reminder clocks and
-    /// their index, as one atomic step.
+    /// Runs `work` on the conversations, the outbox and its index, the reminder clocks and
+    /// their index, and the default tree (the poll counter), as one atomic step.
     pub(super) fn transact_with_conversations(
         &self,
-        work: impl Fn(Tx, Tx, Tx, Tx, Tx) -> TxResult<()>,
+        work: impl Fn([Tx; 6]) -> TxResult<()>,
     ) -> Result<()> {
         use sled::Transactional;
         let trees = (&self.conversations, &self.outbox, &self.outbox_due);
-        (
-            trees.0,
-            trees.1,
-            trees.2,
-            &self.reminders,
-            &self.reminders_due,
-        )
-            .transaction(|(a, b, c, d, e)| work(a, b, c, d, e))
+        let more = (&self.reminders, &self.reminders_due, &*self.db);
+        (trees.0, trees.1, trees.2, more.0, more.1, more.2)
+            .transaction(|(a, b, c, d, e, f)| work([a, b, c, d, e, f]))
             .map_err(tx_error)
     }
 }
