@@ -6,7 +6,7 @@ mod body;
 mod gate;
 mod page;
 
-pub use page::{parse_page, Page};
+pub use page::{parse_page, Page, Record};
 
 use crate::backoff::{retry_after, Backoff};
 use crate::config::ApiConfig;

@@ -1,22 +1,91 @@
-//! Parsing one listing page. Pure, so it is fuzzed with arbitrary bytes.
+//! Parsing one listing page, once and borrowing: the body is kept, each record is its span of
+//! the body, and of a record only what every poll needs is read (its id, and the types of the
+//! tracked fields, which a record must get right to be usable). A record becomes a
+//! [`Conversation`] (a map of every field) only when it differs from what is stored, which in a
+//! steady poll is a handful of records out of thousands. Pure, so it is fuzzed with arbitrary
+//! bytes.
 
-use crate::event::{Conversation, RecordError};
+use crate::event::{Conversation, RecordError, MAX_ID_BYTES};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-#[cfg(test)]
-use serde_json::Value;
+use std::ops::Range;
 
 /// One page of a listing, as far as it could be understood.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page {
+    /// The body as received: the records are spans of it.
+    body: String,
     /// The usable records, in upstream order.
-    pub conversations: Vec<Conversation>,
+    records: Vec<Span>,
     /// Records that were skipped, and why.
     pub skipped: Vec<RecordError>,
     /// Where the next page starts.
     pub next_cursor: Option<String>,
     /// Whether upstream says there is a next page.
     pub has_more: bool,
+}
+
+/// Where a usable record and its id are in the body.
+#[derive(Debug, Clone, PartialEq)]
+struct Span {
+    text: Range<usize>,
+    id: Id,
+}
+
+/// A record's id: a span of the body when it was sent without escapes (nearly always), else
+/// decoded.
+#[derive(Debug, Clone, PartialEq)]
+enum Id {
+    At(Range<usize>),
+    Decoded(Box<str>),
+}
+
+/// A usable record of a page, borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// The `conversation_id`.
+    pub id: &'a str,
+    /// The record's JSON text as received.
+    pub text: &'a str,
+}
+
+impl Record<'_> {
+    /// The record as a conversation: every field parsed (for a record that changed).
+    pub fn conversation(&self) -> Result<Conversation, RecordError> {
+        Conversation::from_json(self.text)
+    }
+}
+
+impl crate::store::Listed for Record<'_> {
+    fn id(&self) -> &str {
+        self.id
+    }
+    fn text(&self) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Borrowed(self.text.as_bytes())
+    }
+}
+
+impl Page {
+    /// The usable records, in upstream order.
+    pub fn records(&self) -> impl ExactSizeIterator<Item = Record<'_>> + '_ {
+        self.records.iter().map(|span| Record {
+            id: match &span.id {
+                Id::At(at) => &self.body[at.clone()],
+                Id::Decoded(id) => id,
+            },
+            text: &self.body[span.text.clone()],
+        })
+    }
+
+    /// How many records are usable.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
 }
 
 #[derive(Deserialize)]
@@ -34,32 +103,126 @@ struct WirePagination {
     has_more: bool,
 }
 
+/// What is read of every record: the id and the tracked fields, each still as its JSON text.
+/// Every other field is skipped over, not built.
+#[derive(Deserialize)]
+struct Fields<'a> {
+    #[serde(borrow, default)]
+    conversation_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    last_activity_at: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    is_read: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    folder: Option<&'a RawValue>,
+}
+
 /// Parses a page body. A body that is not the documented shape is an error (the whole page is
 /// refused, so it changes no state); a record that is not usable is skipped and reported.
 pub fn parse_page(body: &[u8]) -> Result<Page, String> {
-    let wire: WirePage = serde_json::from_slice(body)
-        .map_err(|e| format!("{e} (in a body of {} bytes)", body.len()))?;
-    let mut conversations = Vec::with_capacity(wire.data.len());
+    let context = |e: &dyn std::fmt::Display| format!("{e} (in a body of {} bytes)", body.len());
+    // Checked as UTF-8 once here, so the parse below need not check each string again.
+    let body = std::str::from_utf8(body)
+        .map_err(|e| context(&e))?
+        .to_owned();
+    let wire: WirePage = serde_json::from_str(&body).map_err(|e| context(&e))?;
+    let mut records = Vec::with_capacity(wire.data.len());
     let mut skipped = Vec::new();
     for record in wire.data {
-        match Conversation::from_json(record.get()) {
-            Ok(conversation) => conversations.push(conversation),
+        match span_of(&body, record.get()) {
+            Ok(span) => records.push(span),
             Err(error) => skipped.push(error),
         }
     }
     let next_cursor = wire.pagination.next_cursor.filter(|c| !c.is_empty());
+    let has_more = wire.pagination.has_more;
     Ok(Page {
-        conversations,
+        body,
+        records,
         skipped,
         next_cursor,
-        has_more: wire.pagination.has_more,
+        has_more,
     })
+}
+
+/// Where `text` (a slice of `body`) is, with its id, when it is a usable record.
+fn span_of(body: &str, text: &str) -> Result<Span, RecordError> {
+    let at = |part: &str| offset(body, part)..offset(body, part) + part.len();
+    // A derived struct would take an array as well: only an object gets the quick look.
+    let quick = text.starts_with('{').then(|| serde_json::from_str::<Fields>(text));
+    let Some(Ok(fields)) = quick else {
+        // Not an object, or one this quick look cannot take (a repeated key, say): the full
+        // parse decides, exactly as it always has.
+        let conversation = Conversation::from_json(text)?;
+        let id = Id::Decoded(conversation.id().into());
+        return Ok(Span { text: at(text), id });
+    };
+    let id = id_of(fields.conversation_id)?;
+    let checks = [
+        ("last_activity_at", fields.last_activity_at, b'"'),
+        ("is_read", fields.is_read, b'b'),
+        ("folder", fields.folder, b'"'),
+    ];
+    for (field, value, kind) in checks {
+        let Some(value) = value else { continue };
+        let ok = match kind {
+            b'b' => matches!(value.get(), "true" | "false"),
+            _ => value.get().starts_with('"'),
+        };
+        if !ok {
+            let id = match &id {
+                IdText::Plain(id) => id.to_string(),
+                IdText::Decoded(id) => id.clone(),
+            };
+            return Err(RecordError::WrongType { id, field });
+        }
+    }
+    let id = match id {
+        IdText::Plain(id) => Id::At(at(id)),
+        IdText::Decoded(id) => Id::Decoded(id.into()),
+    };
+    Ok(Span { text: at(text), id })
+}
+
+/// An id as read: its text in the body, or decoded when it was sent with escapes.
+enum IdText<'a> {
+    Plain(&'a str),
+    Decoded(String),
+}
+
+/// The id, under the same rules as [`Conversation::from_value`].
+fn id_of(raw: Option<&RawValue>) -> Result<IdText<'_>, RecordError> {
+    let text = raw.map_or("", RawValue::get);
+    let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) else {
+        return Err(RecordError::MissingId);
+    };
+    let id = if inner.contains('\\') {
+        let decoded: String = serde_json::from_str(text).map_err(|_| RecordError::MissingId)?;
+        IdText::Decoded(decoded)
+    } else {
+        IdText::Plain(inner)
+    };
+    let bytes = match &id {
+        IdText::Plain(id) => id.len(),
+        IdText::Decoded(id) => id.len(),
+    };
+    match bytes {
+        0 => Err(RecordError::MissingId),
+        bytes if bytes > MAX_ID_BYTES => Err(RecordError::IdTooLong { bytes }),
+        _ => Ok(id),
+    }
+}
+
+/// Where `part`, a slice of `whole`, starts in it.
+fn offset(whole: &str, part: &str) -> usize {
+    part.as_ptr() as usize - whole.as_ptr() as usize
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use serde_json::Value;
 
     #[test]
     fn the_documented_example_parses_with_unknown_fields_kept() {
@@ -67,12 +230,12 @@ mod tests {
             "last_activity_at":null,"is_read":false,"contact_id":"k","priority":"high"}],
             "pagination":{"limit":25,"cursor":null,"next_cursor":"n2","has_more":true}}"#;
         let page = parse_page(body).unwrap();
-        assert_eq!(page.conversations.len(), 1);
-        assert_eq!(
-            page.conversations[0].get("priority"),
-            Some(&Value::from("high"))
-        );
-        assert_eq!(page.conversations[0].folder(), None);
+        assert_eq!(page.len(), 1);
+        let record = page.records().next().unwrap();
+        assert_eq!(record.id, "c1");
+        let conversation = record.conversation().unwrap();
+        assert_eq!(conversation.get("priority"), Some(&Value::from("high")));
+        assert_eq!(conversation.folder(), None);
         assert_eq!(page.next_cursor.as_deref(), Some("n2"));
         assert!(page.has_more);
     }
@@ -82,7 +245,7 @@ mod tests {
         let body = br#"{"data":[{"start_at":"x"},{"conversation_id":"c2","is_read":"yes"},
             {"conversation_id":"c3"},7],"pagination":{"has_more":false}}"#;
         let page = parse_page(body).unwrap();
-        assert_eq!(page.conversations.len(), 1);
+        assert_eq!(page.len(), 1);
         assert_eq!(page.skipped.len(), 3);
         assert!(page.skipped.contains(&RecordError::WrongType {
             id: "c2".into(),
@@ -98,9 +261,25 @@ mod tests {
             {"conversation_id": edge}, {"conversation_id": "c3"}],
             "pagination": {"has_more": false}});
         let page = parse_page(body.to_string().as_bytes()).unwrap();
-        let ids: Vec<&str> = page.conversations.iter().map(|c| c.id()).collect();
+        let ids: Vec<&str> = page.records().map(|r| r.id).collect();
         assert_eq!(ids, [edge.as_str(), "c3"], "1024 bytes is still an id");
         assert_eq!(page.skipped, [RecordError::IdTooLong { bytes: 2048 }]);
+    }
+
+    #[test]
+    fn a_record_with_a_repeated_key_is_read_as_the_full_parse_reads_it_the_last_one_wins() {
+        let body =
+            br#"{"data":[{"conversation_id":"a","is_read":1,"conversation_id":"b","is_read":true}],
+            "pagination":{"has_more":false}}"#;
+        let page = parse_page(body).unwrap();
+        assert_eq!(page.records().map(|r| r.id).collect::<Vec<_>>(), ["b"]);
+        assert!(page.skipped.is_empty());
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_is_refused_with_context() {
+        let error = parse_page(b"{\"data\":[\"\xff\"]}").unwrap_err();
+        assert!(error.contains("bytes"), "{error}");
     }
 
     #[test]
@@ -125,7 +304,31 @@ mod tests {
         fn any_json_values_as_records_never_panic(records in proptest::collection::vec(arb_json(), 0..20)) {
             let body = serde_json::json!({"data": records, "pagination": {"has_more": false}});
             let page = parse_page(body.to_string().as_bytes()).unwrap();
-            prop_assert_eq!(page.conversations.len() + page.skipped.len(), records.len());
+            prop_assert_eq!(page.len() + page.skipped.len(), records.len());
+        }
+
+        #[test]
+        fn the_quick_look_at_a_record_agrees_with_the_full_parse(record in arb_json()) {
+            let text = record.to_string();
+            let body = format!(r#"{{"data":[{text}],"pagination":{{"has_more":false}}}}"#);
+            let page = parse_page(body.as_bytes()).unwrap();
+            match Conversation::from_json(&text) {
+                Ok(conversation) => {
+                    let listed = page.records().next().expect("usable, as the full parse says");
+                    prop_assert_eq!(listed.id, conversation.id());
+                    prop_assert_eq!(listed.text, text.as_str());
+                    prop_assert_eq!(listed.conversation().unwrap(), conversation);
+                }
+                Err(error) => prop_assert_eq!(&page.skipped, &[error]),
+            }
+        }
+
+        #[test]
+        fn ids_with_escapes_and_unicode_are_read_as_the_full_parse_reads_them(id in "[a-z\\\\\"é\\n]{1,12}") {
+            let record = serde_json::json!({"conversation_id": id, "is_read": true, "x": [1, {"y": null}]});
+            let body = serde_json::json!({"data": [record], "pagination": {"has_more": false}});
+            let page = parse_page(body.to_string().as_bytes()).unwrap();
+            prop_assert_eq!(page.records().next().unwrap().id, id.as_str());
         }
     }
 
@@ -142,6 +345,7 @@ mod tests {
                 Just("is_read".to_string()),
                 Just("folder".to_string()),
                 Just("last_activity_at".to_string()),
+                Just("conversation_id".to_string()),
                 "[a-z]{1,6}"
             ];
             prop_oneof![

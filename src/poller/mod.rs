@@ -8,6 +8,7 @@
 mod cadence;
 mod clocks;
 mod page;
+mod previous;
 mod removals;
 mod staged;
 

@@ -29,7 +29,7 @@ pub use fingerprints::Fingerprints;
 pub use orgs::OrgState;
 pub use outbox::{Due, OutboxEntry};
 pub use reminders::{DueReminder, ReminderWrite};
-pub use state::{Commit, Encoded, Previous};
+pub use state::{Commit, Encoded, Listed, Previous};
 
 use open::{check_version, open_db};
 use std::path::{Path, PathBuf};

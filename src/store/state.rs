@@ -5,6 +5,7 @@ use super::outbox::NewEntry;
 use super::{corrupt, pair_key, prefix, OutboxEntry, Result, Store};
 use crate::diff::Stored;
 use crate::event::Conversation;
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashSet;
 
@@ -15,13 +16,31 @@ pub struct Encoded(sled::IVec);
 impl Encoded {
     /// Whether `conversation` is exactly what is stored (the steady-state fast path: nothing to
     /// decode, diff or write).
-    pub fn same_as(&self, conversation: &Conversation) -> bool {
-        self.0.len() >= 8 && snapshot_json(&self.0) == &*conversation.to_bytes()
+    pub fn same_as(&self, received: &(impl Listed + ?Sized)) -> bool {
+        self.0.len() >= 8 && snapshot_json(&self.0) == &*received.text()
     }
 
     /// The stored snapshot.
     pub fn decode(&self) -> Result<Stored> {
         decode_stored(&self.0)
+    }
+}
+
+/// A received record as the store compares it: its id and its JSON text as received (a
+/// page's record borrowed from the page, or a parsed [`Conversation`]).
+pub trait Listed {
+    /// The `conversation_id`.
+    fn id(&self) -> &str;
+    /// The JSON text.
+    fn text(&self) -> Cow<'_, [u8]>;
+}
+
+impl Listed for Conversation {
+    fn id(&self) -> &str {
+        Conversation::id(self)
+    }
+    fn text(&self) -> Cow<'_, [u8]> {
+        self.to_bytes()
     }
 }
 
@@ -54,14 +73,11 @@ impl Store {
     /// How each conversation of a page stands against its stored snapshot, in page order. With
     /// fingerprints kept, a conversation stored exactly as received is answered from memory;
     /// the others are read from the store (and an exact match is remembered).
-    pub fn previous(&self, org: &str, page: &[&Conversation]) -> Result<Vec<Previous>> {
+    pub fn previous<L: Listed + ?Sized>(&self, org: &str, page: &[&L]) -> Result<Vec<Previous>> {
         let Some(fingerprints) = &self.fingerprints else {
-            return page.iter().map(|c| self.read_previous(org, c)).collect();
+            return page.iter().map(|c| self.read_previous(org, *c)).collect();
         };
-        let prints: Vec<u64> = page
-            .iter()
-            .map(|c| fingerprints.of(&c.to_bytes()))
-            .collect();
+        let prints: Vec<u64> = page.iter().map(|c| fingerprints.of(&c.text())).collect();
         let org_prints = fingerprints.org(org);
         let mut known = org_prints.lock();
         // Looked up in one pass of their own, so the set's cache misses overlap.
@@ -71,7 +87,7 @@ impl Store {
             let previous = if hit {
                 Previous::Same
             } else {
-                self.read_previous(org, conversation)?
+                self.read_previous(org, *conversation)?
             };
             if !hit && matches!(previous, Previous::Same) {
                 known.insert(print);
@@ -81,7 +97,7 @@ impl Store {
         Ok(answers)
     }
 
-    fn read_previous(&self, org: &str, conversation: &Conversation) -> Result<Previous> {
+    fn read_previous(&self, org: &str, conversation: &(impl Listed + ?Sized)) -> Result<Previous> {
         self.counters.read(1);
         let key = pair_key(org, conversation.id().as_bytes());
         Ok(match self.conversations.get(key)?.map(Encoded) {
