@@ -149,7 +149,9 @@ pub fn parse_page(body: &[u8]) -> Result<Page, String> {
 fn span_of(body: &str, text: &str) -> Result<Span, RecordError> {
     let at = |part: &str| offset(body, part)..offset(body, part) + part.len();
     // A derived struct would take an array as well: only an object gets the quick look.
-    let quick = text.starts_with('{').then(|| serde_json::from_str::<Fields>(text));
+    let quick = text
+        .starts_with('{')
+        .then(|| serde_json::from_str::<Fields>(text));
     let Some(Ok(fields)) = quick else {
         // Not an object, or one this quick look cannot take (a repeated key, say): the full
         // parse decides, exactly as it always has.

@@ -8,6 +8,8 @@
 //! - `outbox_due`: `sink \0 next attempt (u64 BE, ms) seq` → nothing: the due-time index
 //! - `dead_letters`: `seq` (u64 BE) → dead time, sink + [`DeadLetter`] JSON
 //! - `reminders`, `reminders_due`: reminder clocks and when each is next due (see `reminders.rs`)
+//! - `fingerprints`: `org \0 bucket` → (id hash, fingerprint) pairs; `org \0` → complete (see
+//!   `prints.rs`)
 //! - default tree: `format_version`, `poll` (covers every poll number an entry carries)
 //!
 //! Queue sizes per sink are counters ([`SinkCounts`]), counted once at open.
@@ -19,6 +21,7 @@ mod migrate;
 mod open;
 mod orgs;
 mod outbox;
+mod prints;
 mod reminders;
 mod state;
 mod tx;
@@ -123,8 +126,12 @@ pub struct Store {
     health: Arc<tx::Health>,
     /// Org states and the poll counter, written only when they matter (see `orgs.rs`).
     polls: Arc<orgs::Polls>,
-    /// Kept by a process that polls more than once (see [`Store::keep_fingerprints`]).
-    fingerprints: Option<Arc<Fingerprints>>,
+    /// The fingerprints of the stored snapshots (see `fingerprints.rs` and `prints.rs`).
+    fingerprints: Arc<Fingerprints>,
+    /// Their tree.
+    prints: sled::Tree,
+    /// Whether an org's set is kept after its listing (see [`Store::keep_fingerprints`]).
+    keep_prints: bool,
 }
 
 impl Store {
@@ -156,7 +163,9 @@ impl Store {
             dead,
             reminders: db.open_tree("reminders")?,
             reminders_due: db.open_tree("reminders_due")?,
-            fingerprints: None,
+            fingerprints: Arc::new(Fingerprints::with_seed(prints::seed(&db)?)),
+            prints: db.open_tree("fingerprints")?,
+            keep_prints: false,
             db,
         })
     }
@@ -171,25 +180,32 @@ impl Store {
         self.counts.all()
     }
 
-    /// Keeps the fingerprints of stored snapshots in memory, so that a poll reads the store only
-    /// for conversations that differ from what it holds. Worth it for a process that polls again
-    /// and again (about 10 to 21 bytes per stored conversation); `run --once` does without. Call
-    /// before the store is cloned: clones share the fingerprints they were made with.
+    /// Keeps each org's fingerprints in memory after its listing, for the next one: worth it
+    /// for a process that polls again and again (about 16 to 21 bytes per stored conversation).
+    /// Without it (`run --once`), an org's set is loaded from the store for its listing and let
+    /// go after it, so memory holds the orgs being listed, not all of them. Call before the
+    /// store is cloned: clones share the fingerprints they were made with.
     pub fn keep_fingerprints(mut self) -> Store {
-        self.fingerprints = Some(Arc::new(Fingerprints::new()));
+        self.keep_prints = true;
         self
     }
 
-    /// How many fingerprints are held (0 when they are not kept).
+    /// How many fingerprints are held in memory.
     pub fn fingerprint_count(&self) -> usize {
-        self.fingerprints.as_ref().map_or(0, |f| f.len())
+        self.fingerprints.len()
     }
 
-    /// Drops every fingerprint, as a restart would: the next poll reads the store for each
-    /// conversation and learns them again (benchmarks measure that first poll this way).
+    /// Drops every fingerprint held in memory, as a restart would: the next poll loads each
+    /// org's set from the store again (benchmarks measure that first poll this way).
     pub fn forget_fingerprints(&self) {
-        if let Some(fingerprints) = &self.fingerprints {
-            fingerprints.clear();
+        self.fingerprints.clear();
+    }
+
+    /// The listing of `org` is over: its fingerprints are let go unless they are kept.
+    pub fn listing_done(&self, org: &str) {
+        if !self.keep_prints {
+            let prints = self.fingerprints.org(org);
+            prints.forget(&mut prints.lock());
         }
     }
 

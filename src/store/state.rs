@@ -1,6 +1,5 @@
 //! Conversation snapshots, per-org state, and the atomic commit of what a listing changed.
 
-use super::fingerprints::OrgPrints;
 use super::outbox::NewEntry;
 use super::{corrupt, pair_key, prefix, OutboxEntry, Result, Store};
 use crate::diff::Stored;
@@ -74,12 +73,14 @@ impl Store {
     /// fingerprints kept, a conversation stored exactly as received is answered from memory;
     /// the others are read from the store (and an exact match is remembered).
     pub fn previous<L: Listed + ?Sized>(&self, org: &str, page: &[&L]) -> Result<Vec<Previous>> {
-        let Some(fingerprints) = &self.fingerprints else {
-            return page.iter().map(|c| self.read_previous(org, *c)).collect();
-        };
+        let fingerprints = &self.fingerprints;
         let prints: Vec<u64> = page.iter().map(|c| fingerprints.of(&c.text())).collect();
         let org_prints = fingerprints.org(org);
         let mut known = org_prints.lock();
+        if !org_prints.is_loaded() {
+            let stored = self.stored_prints(org)?;
+            org_prints.loaded(&mut known, stored);
+        }
         // Looked up in one pass of their own, so the set's cache misses overlap.
         let hits: Vec<bool> = prints.iter().map(|p| known.contains(p)).collect();
         let mut answers = Vec::with_capacity(page.len());
@@ -147,13 +148,15 @@ impl Store {
         }
         let keys = self.encode_commit(org, commit)?;
         self.counters.committed();
-        let org_prints = self.fingerprints.as_ref().map(|f| f.org(org));
-        let mut known = org_prints.as_deref().map(OrgPrints::lock);
+        let org_prints = self.fingerprints.org(org);
+        let mut known = org_prints.lock();
         let (result, replaced) = self.apply(&keys);
-        if let (Some(fingerprints), Some(known)) = (&self.fingerprints, known.as_mut()) {
-            let replaced = replaced.iter().map(|old| snapshot_json(old));
-            let written = keys.writes.iter().map(|(_, new)| snapshot_json(new));
-            fingerprints.follow(known, result.is_ok(), replaced, written);
+        let replaced = replaced.iter().map(|old| snapshot_json(old));
+        let written = keys.writes.iter().map(|(_, new)| snapshot_json(new));
+        self.fingerprints
+            .follow(&mut known, result.is_ok(), replaced, written);
+        if result.is_err() {
+            org_prints.forget(&mut known);
         }
         result
     }
@@ -176,7 +179,9 @@ impl Store {
                 .sum::<usize>();
         self.counters.wrote(writes.len() + entries.len(), bytes);
         self.counters.removed(deletes.len());
+        let prints = self.print_changes(org, &writes, &deletes);
         Ok(Keys {
+            prints,
             writes,
             deletes,
             entries,
@@ -191,26 +196,12 @@ impl Store {
         let replaced = RefCell::new(Vec::new());
         // Entries carry their poll's number: the counter on disk must cover it (see `orgs.rs`).
         let poll = self.polls.unstored().filter(|_| !keys.entries.is_empty());
-        let result =
-            self.transact_with_conversations(|[conversations, outbox, index, clocks, due, db]| {
-                // A transaction may run more than once (on a conflict): only the last run counts.
-                let mut replaced = replaced.borrow_mut();
-                replaced.clear();
-                for (key, value) in &keys.writes {
-                    replaced.extend(conversations.insert(key.as_slice(), value.as_slice())?);
-                }
-                for key in &keys.deletes {
-                    replaced.extend(conversations.remove(key.as_slice())?);
-                }
-                for entry in &keys.entries {
-                    outbox.insert(entry.key.as_slice(), entry.value.as_slice())?;
-                    index.insert(entry.index.as_slice(), &[])?;
-                }
-                if let Some(poll) = poll {
-                    db.insert("poll", &poll.to_be_bytes())?;
-                }
-                super::reminders::apply_reminders(clocks, due, &keys.org, &keys.reminders)
-            });
+        let result = self.transact_with_conversations(|trees| {
+            // A transaction may run more than once (on a conflict): only the last run counts.
+            let mut replaced = replaced.borrow_mut();
+            replaced.clear();
+            apply_keys(trees, keys, poll, &mut replaced)
+        });
         if result.is_ok() {
             poll.inspect(|&poll| self.polls.stored(poll));
             for entry in &keys.entries {
@@ -219,10 +210,70 @@ impl Store {
         }
         (result, replaced.into_inner())
     }
+
+    /// The fingerprint changes of a commit's writes and deletions (see `prints.rs`).
+    fn print_changes(
+        &self,
+        org: &str,
+        writes: &[(Vec<u8>, Vec<u8>)],
+        deletes: &[Vec<u8>],
+    ) -> super::prints::Changes {
+        let seed = self.fingerprints.seed();
+        let id =
+            |key: &[u8]| super::prints::id_hash(seed, key.get(org.len() + 1..).unwrap_or_default());
+        let written = writes
+            .iter()
+            .map(|(key, value)| (id(key), Some(self.fingerprints.of(snapshot_json(value)))));
+        let deleted = deletes.iter().map(|key| (id(key), None));
+        written.chain(deleted).collect()
+    }
+
+    /// The org's fingerprints as stored; built from its snapshots (and stored) when they are
+    /// not complete yet.
+    fn stored_prints(&self, org: &str) -> Result<super::fingerprints::Set> {
+        if let Some(set) = super::prints::load(&self.prints, org)? {
+            return Ok(set);
+        }
+        let skip = org.len() + 1;
+        let snapshots = self.conversations.scan_prefix(prefix(org)).map(|item| {
+            let (key, value) = item?;
+            let id = sled::IVec::from(key.get(skip..).unwrap_or_default());
+            Ok((id, self.fingerprints.of(snapshot_json(&value))))
+        });
+        let seed = self.fingerprints.seed();
+        self.watch(|| super::prints::rebuild(&self.prints, org, seed, snapshots))
+    }
+}
+
+type Trees<'a> = [&'a sled::transaction::TransactionalTree; 7];
+
+/// The body of a commit's transaction.
+fn apply_keys(
+    [conversations, outbox, index, clocks, due, db, prints]: Trees<'_>,
+    keys: &Keys,
+    poll: Option<u64>,
+    replaced: &mut Vec<sled::IVec>,
+) -> sled::transaction::ConflictableTransactionResult<(), ()> {
+    for (key, value) in &keys.writes {
+        replaced.extend(conversations.insert(key.as_slice(), value.as_slice())?);
+    }
+    for key in &keys.deletes {
+        replaced.extend(conversations.remove(key.as_slice())?);
+    }
+    for entry in &keys.entries {
+        outbox.insert(entry.key.as_slice(), entry.value.as_slice())?;
+        index.insert(entry.index.as_slice(), &[])?;
+    }
+    if let Some(poll) = poll {
+        db.insert("poll", &poll.to_be_bytes())?;
+    }
+    super::prints::apply(prints, &keys.org, &keys.prints)?;
+    super::reminders::apply_reminders(clocks, due, &keys.org, &keys.reminders)
 }
 
 /// A commit as sled keys and values.
 struct Keys {
+    prints: super::prints::Changes,
     writes: Vec<(Vec<u8>, Vec<u8>)>,
     deletes: Vec<Vec<u8>>,
     entries: Vec<NewEntry>,

@@ -60,16 +60,21 @@ impl Store {
     }
 
     /// Runs `work` on the conversations, the outbox and its index, the reminder clocks and
-    /// their index, and the default tree (the poll counter), as one atomic step.
+    /// their index, the default tree (the poll counter) and the fingerprints, as one atomic step.
     pub(super) fn transact_with_conversations(
         &self,
-        work: impl Fn([Tx; 6]) -> TxResult<()>,
+        work: impl Fn([Tx; 7]) -> TxResult<()>,
     ) -> Result<()> {
         use sled::Transactional;
         let trees = (&self.conversations, &self.outbox, &self.outbox_due);
-        let more = (&self.reminders, &self.reminders_due, &*self.db);
-        (trees.0, trees.1, trees.2, more.0, more.1, more.2)
-            .transaction(|(a, b, c, d, e, f)| work([a, b, c, d, e, f]))
+        let more = (
+            &self.reminders,
+            &self.reminders_due,
+            &*self.db,
+            &self.prints,
+        );
+        (trees.0, trees.1, trees.2, more.0, more.1, more.2, more.3)
+            .transaction(|(a, b, c, d, e, f, g)| work([a, b, c, d, e, f, g]))
             .map_err(tx_error)
     }
 }

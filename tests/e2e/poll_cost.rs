@@ -94,3 +94,32 @@ async fn the_last_poll_time_is_kept_after_a_stop_though_nothing_changed() {
     );
     assert!(state.last_complete_at.is_some_and(|at| at > between));
 }
+
+#[tokio::test]
+async fn a_one_off_run_on_a_store_reads_only_the_conversations_that_changed() {
+    let world = World::start(2, 60).await;
+    let toml = world.toml("");
+    assert!(once(&toml).await.success(), "the baseline");
+    let org = world.org(1);
+    for id in world.conversation_ids(&org).iter().take(3) {
+        world.sim.touch(&org, id);
+    }
+    let config = hyperrep_notifier::config::load_str(&toml).unwrap();
+    let app = hyperrep_notifier::App::build_for_one_poll(config).unwrap();
+    let reports = app.poll_once(&CancellationToken::new()).await;
+    assert_eq!(
+        reports.iter().map(|r| r.events).sum::<usize>(),
+        3,
+        "{reports:?}"
+    );
+    assert_eq!(
+        app.store.stats().reads,
+        3,
+        "one read per change, none for the other 117"
+    );
+    assert_eq!(
+        app.store.fingerprint_count(),
+        0,
+        "let go after each listing"
+    );
+}
