@@ -2,7 +2,9 @@
 //! letters, and the atomic commit that ties state and outbox together.
 //!
 //! Trees and keys:
-//! - `conversations`: `org \0 conversation` → revision (u64 BE) + snapshot JSON
+//! - `conversations`: org number (u32 BE) + conversation → revision, snapshot JSON less its id
+//!   (see `snapshot.rs`)
+//! - `org_ids`: `org` → its number (u32 BE, see `numbers.rs`)
 //! - `orgs`: `org` → [`OrgState`] JSON (written when its outcome changes, see `orgs.rs`)
 //! - `outbox`: `sink \0 seq` (u64 BE) → next attempt (i64 BE, ms) + [`OutboxEntry`] JSON
 //! - `outbox_due`: `sink \0 next attempt (u64 BE, ms) seq` → nothing: the due-time index
@@ -18,11 +20,13 @@ mod counts;
 mod dead;
 mod fingerprints;
 mod migrate;
+mod numbers;
 mod open;
 mod orgs;
 mod outbox;
 mod prints;
 mod reminders;
+mod snapshot;
 mod state;
 mod tx;
 
@@ -40,7 +44,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The on-disk format this build reads and writes (older ones are migrated at open).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// What can go wrong with the store; callers branch on `Locked` and `Version`.
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +134,8 @@ pub struct Store {
     fingerprints: Arc<Fingerprints>,
     /// Their tree.
     prints: sled::Tree,
+    /// The orgs' short numbers.
+    numbers: Arc<numbers::OrgNumbers>,
     /// Whether an org's set is kept after its listing (see [`Store::keep_fingerprints`]).
     keep_prints: bool,
 }
@@ -140,6 +146,9 @@ impl Store {
         let db = open_db(path, cache_mb)?;
         let (outbox, outbox_due) = (db.open_tree("outbox")?, db.open_tree("outbox_due")?);
         let dead = db.open_tree("dead_letters")?;
+        let conversations = db.open_tree("conversations")?;
+        let numbers = numbers::OrgNumbers::new(db.open_tree("org_ids")?);
+        let prints = db.open_tree("fingerprints")?;
         let found = check_version(&db, path)?;
         if found < FORMAT_VERSION {
             tracing::info!(
@@ -148,12 +157,15 @@ impl Store {
                 "migrating the store format"
             );
             migrate::migrate(found, &outbox, &outbox_due, &dead)?;
+            if found < 3 {
+                migrate::compact_conversations(&conversations, &numbers, &prints)?;
+            }
             db.insert("format_version", FORMAT_VERSION.to_string().as_bytes())?;
             db.flush()?;
         }
         Ok(Store {
             counters: Arc::default(),
-            conversations: db.open_tree("conversations")?,
+            conversations,
             orgs: db.open_tree("orgs")?,
             counts: Arc::new(migrate::count(&outbox, &dead)?),
             health: Arc::default(),
@@ -164,7 +176,8 @@ impl Store {
             reminders: db.open_tree("reminders")?,
             reminders_due: db.open_tree("reminders_due")?,
             fingerprints: Arc::new(Fingerprints::with_seed(prints::seed(&db)?)),
-            prints: db.open_tree("fingerprints")?,
+            prints,
+            numbers: Arc::new(numbers),
             keep_prints: false,
             db,
         })
@@ -203,9 +216,20 @@ impl Store {
 
     /// The listing of `org` is over: its fingerprints are let go unless they are kept.
     pub fn listing_done(&self, org: &str) {
+        let prints = self.fingerprints.org(org);
+        let mut known = prints.lock();
+        // Buckets are sized for the org as it is: after its first listing, and again when it
+        // has grown well past them (see `prints.rs`).
+        match prints::needs_sizing(&self.prints, org, known.len()) {
+            Ok(true) => match self.stored_prints_rebuilt(org) {
+                Ok(set) => prints.loaded(&mut known, set),
+                Err(error) => tracing::warn!(%error, "cannot store the org's fingerprints"),
+            },
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "cannot read the org's fingerprints"),
+        }
         if !self.keep_prints {
-            let prints = self.fingerprints.org(org);
-            prints.forget(&mut prints.lock());
+            prints.forget(&mut known);
         }
     }
 

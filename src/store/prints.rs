@@ -117,6 +117,18 @@ pub(super) fn rebuild(
     Ok(pairs.into_iter().map(|(_, print)| print).collect())
 }
 
+/// Whether the org's buckets should be (re)built for `count` fingerprints: none yet while it
+/// has some, or four times fuller than they were sized for.
+pub(super) fn needs_sizing(tree: &sled::Tree, org: &str, count: usize) -> Result<bool> {
+    Ok(match tree.get(prefix(org))? {
+        None => count > 0,
+        Some(marker) => {
+            let bits = u32::from(marker.first().copied().unwrap_or(0).min(32));
+            count > (PER_BUCKET * 4) << bits
+        }
+    })
+}
+
 /// A commit's changes to one org's fingerprints: `(id hash, Some(new print))` for a write,
 /// `(id hash, None)` for a delete.
 pub(super) type Changes = Vec<(u64, Option<u64>)>;

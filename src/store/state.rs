@@ -1,27 +1,30 @@
 //! Conversation snapshots, per-org state, and the atomic commit of what a listing changed.
 
 use super::outbox::NewEntry;
-use super::{corrupt, pair_key, prefix, OutboxEntry, Result, Store};
+use super::{corrupt, snapshot, OutboxEntry, Result, Store};
 use crate::diff::Stored;
 use crate::event::Conversation;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashSet;
 
-/// A stored snapshot as it is on disk: revision (u64 BE) + JSON.
+/// A stored snapshot as it is on disk (see `snapshot.rs`), with its conversation's id.
 #[derive(Debug, Clone)]
-pub struct Encoded(sled::IVec);
+pub struct Encoded {
+    value: sled::IVec,
+    id: Box<str>,
+}
 
 impl Encoded {
     /// Whether `conversation` is exactly what is stored (the steady-state fast path: nothing to
     /// decode, diff or write).
     pub fn same_as(&self, received: &(impl Listed + ?Sized)) -> bool {
-        self.0.len() >= 8 && snapshot_json(&self.0) == &*received.text()
+        snapshot::same_text(&self.value, self.id.as_bytes(), &received.text())
     }
 
     /// The stored snapshot.
     pub fn decode(&self) -> Result<Stored> {
-        decode_stored(&self.0)
+        decode_stored(&self.value, self.id.as_bytes())
     }
 }
 
@@ -84,11 +87,12 @@ impl Store {
         // Looked up in one pass of their own, so the set's cache misses overlap.
         let hits: Vec<bool> = prints.iter().map(|p| known.contains(p)).collect();
         let mut answers = Vec::with_capacity(page.len());
+        let number = self.numbers.get(org)?;
         for ((conversation, print), hit) in page.iter().zip(prints).zip(hits) {
-            let previous = if hit {
-                Previous::Same
-            } else {
-                self.read_previous(org, *conversation)?
+            let previous = match (hit, number) {
+                (true, _) => Previous::Same,
+                (false, None) => Previous::Absent,
+                (false, Some(number)) => self.read_previous(number, *conversation)?,
             };
             if !hit && matches!(previous, Previous::Same) {
                 known.insert(print);
@@ -98,10 +102,15 @@ impl Store {
         Ok(answers)
     }
 
-    fn read_previous(&self, org: &str, conversation: &(impl Listed + ?Sized)) -> Result<Previous> {
+    fn read_previous(&self, org: u32, conversation: &(impl Listed + ?Sized)) -> Result<Previous> {
         self.counters.read(1);
-        let key = pair_key(org, conversation.id().as_bytes());
-        Ok(match self.conversations.get(key)?.map(Encoded) {
+        let id = conversation.id();
+        let key = snapshot::key(org, id.as_bytes());
+        let stored = self.conversations.get(key)?.map(|value| Encoded {
+            value,
+            id: id.into(),
+        });
+        Ok(match stored {
             None => Previous::Absent,
             Some(stored) if stored.same_as(conversation) => Previous::Same,
             Some(stored) => Previous::Differs(stored),
@@ -111,27 +120,36 @@ impl Store {
     /// The ids of every stored conversation of `org`: keys only, no snapshot is read or decoded
     /// (what removal detection needs after a complete listing).
     pub fn stored_ids(&self, org: &str) -> impl Iterator<Item = Result<String>> + '_ {
-        let skip = org.len() + 1;
-        self.conversations
-            .scan_prefix(prefix(org))
-            .keys()
-            .map(move |key| {
-                let key = key?;
-                let id = key.get(skip..).unwrap_or_default();
-                Ok(String::from_utf8_lossy(id).into_owned())
-            })
+        self.org_snapshots(org).keys().map(move |key| {
+            let key = key?;
+            Ok(String::from_utf8_lossy(snapshot::id_of(&key)).into_owned())
+        })
+    }
+
+    /// Every stored snapshot of `org` (none for an org without a number).
+    fn org_snapshots(&self, org: &str) -> sled::Iter {
+        match self.numbers.get(org) {
+            Ok(Some(number)) => self.conversations.scan_prefix(number.to_be_bytes()),
+            // No org has number 0: an empty scan (a failed read fails the first poll's reads).
+            _ => self.conversations.scan_prefix(0u32.to_be_bytes()),
+        }
     }
 
     /// The stored snapshot of one conversation.
     pub fn snapshot(&self, org: &str, id: &str) -> Result<Option<Stored>> {
         self.counters.read(1);
-        let value = self.conversations.get(pair_key(org, id.as_bytes()))?;
-        value.map(|v| decode_stored(&v)).transpose()
+        let Some(number) = self.numbers.get(org)? else {
+            return Ok(None);
+        };
+        let value = self
+            .conversations
+            .get(snapshot::key(number, id.as_bytes()))?;
+        value.map(|v| decode_stored(&v, id.as_bytes())).transpose()
     }
 
     /// How many conversations are stored for `org` (a scan: for status, not hot paths).
     pub fn count_stored(&self, org: &str) -> usize {
-        self.conversations.scan_prefix(prefix(org)).count()
+        self.org_snapshots(org).count()
     }
 
     /// Writes snapshots, deletions and outbox entries of one page in one atomic step: after a
@@ -151,8 +169,9 @@ impl Store {
         let org_prints = self.fingerprints.org(org);
         let mut known = org_prints.lock();
         let (result, replaced) = self.apply(&keys);
-        let replaced = replaced.iter().map(|old| snapshot_json(old));
-        let written = keys.writes.iter().map(|(_, new)| snapshot_json(new));
+        let replaced: Vec<Cow<[u8]>> = replaced.iter().map(|(k, v)| text_of(k, v)).collect();
+        let written: Vec<Cow<[u8]>> = keys.writes.iter().map(|(k, v)| text_of(k, v)).collect();
+        let (replaced, written) = (replaced.iter().map(|t| &**t), written.iter().map(|t| &**t));
         self.fingerprints
             .follow(&mut known, result.is_ok(), replaced, written);
         if result.is_err() {
@@ -162,11 +181,15 @@ impl Store {
     }
 
     fn encode_commit(&self, org: &str, commit: &Commit) -> Result<Keys> {
-        let writes = encode_writes(org, &commit.writes);
+        let number = match commit.writes.is_empty() && commit.deletes.is_empty() {
+            true => 0, // no conversation key is written
+            false => self.numbers.get_or_make(org)?,
+        };
+        let writes = encode_writes(number, &commit.writes);
         let deletes: Vec<Vec<u8>> = commit
             .deletes
             .iter()
-            .map(|id| pair_key(org, id.as_bytes()))
+            .map(|id| snapshot::key(number, id.as_bytes()))
             .collect();
         let mut entries = Vec::with_capacity(commit.outbox.len());
         for (sink, entry) in &commit.outbox {
@@ -179,7 +202,7 @@ impl Store {
                 .sum::<usize>();
         self.counters.wrote(writes.len() + entries.len(), bytes);
         self.counters.removed(deletes.len());
-        let prints = self.print_changes(org, &writes, &deletes);
+        let prints = self.print_changes(&writes, &deletes);
         Ok(Keys {
             prints,
             writes,
@@ -192,7 +215,7 @@ impl Store {
 
     /// Applies the keys in one transaction; returns its result and the snapshots it replaced or
     /// deleted. The entries' counters follow a successful commit.
-    fn apply(&self, keys: &Keys) -> (Result<()>, Vec<sled::IVec>) {
+    fn apply(&self, keys: &Keys) -> (Result<()>, Vec<(Vec<u8>, sled::IVec)>) {
         let replaced = RefCell::new(Vec::new());
         // Entries carry their poll's number: the counter on disk must cover it (see `orgs.rs`).
         let poll = self.polls.unstored().filter(|_| !keys.entries.is_empty());
@@ -214,16 +237,14 @@ impl Store {
     /// The fingerprint changes of a commit's writes and deletions (see `prints.rs`).
     fn print_changes(
         &self,
-        org: &str,
         writes: &[(Vec<u8>, Vec<u8>)],
         deletes: &[Vec<u8>],
     ) -> super::prints::Changes {
         let seed = self.fingerprints.seed();
-        let id =
-            |key: &[u8]| super::prints::id_hash(seed, key.get(org.len() + 1..).unwrap_or_default());
+        let id = |key: &[u8]| super::prints::id_hash(seed, snapshot::id_of(key));
         let written = writes
             .iter()
-            .map(|(key, value)| (id(key), Some(self.fingerprints.of(snapshot_json(value)))));
+            .map(|(key, value)| (id(key), Some(self.fingerprints.of(&text_of(key, value)))));
         let deleted = deletes.iter().map(|key| (id(key), None));
         written.chain(deleted).collect()
     }
@@ -234,11 +255,19 @@ impl Store {
         if let Some(set) = super::prints::load(&self.prints, org)? {
             return Ok(set);
         }
-        let skip = org.len() + 1;
-        let snapshots = self.conversations.scan_prefix(prefix(org)).map(|item| {
+        if self.org_snapshots(org).next().is_none() {
+            // Nothing stored yet: the buckets are sized after the first listing.
+            return Ok(super::fingerprints::Set::default());
+        }
+        self.stored_prints_rebuilt(org)
+    }
+
+    /// The org's fingerprints, built from its snapshots and stored.
+    pub(super) fn stored_prints_rebuilt(&self, org: &str) -> Result<super::fingerprints::Set> {
+        let snapshots = self.org_snapshots(org).map(|item| {
             let (key, value) = item?;
-            let id = sled::IVec::from(key.get(skip..).unwrap_or_default());
-            Ok((id, self.fingerprints.of(snapshot_json(&value))))
+            let print = self.fingerprints.of(&text_of(&key, &value));
+            Ok((sled::IVec::from(snapshot::id_of(&key)), print))
         });
         let seed = self.fingerprints.seed();
         self.watch(|| super::prints::rebuild(&self.prints, org, seed, snapshots))
@@ -252,13 +281,15 @@ fn apply_keys(
     [conversations, outbox, index, clocks, due, db, prints]: Trees<'_>,
     keys: &Keys,
     poll: Option<u64>,
-    replaced: &mut Vec<sled::IVec>,
+    replaced: &mut Vec<(Vec<u8>, sled::IVec)>,
 ) -> sled::transaction::ConflictableTransactionResult<(), ()> {
     for (key, value) in &keys.writes {
-        replaced.extend(conversations.insert(key.as_slice(), value.as_slice())?);
+        let old = conversations.insert(key.as_slice(), value.as_slice())?;
+        replaced.extend(old.map(|old| (key.clone(), old)));
     }
     for key in &keys.deletes {
-        replaced.extend(conversations.remove(key.as_slice())?);
+        let old = conversations.remove(key.as_slice())?;
+        replaced.extend(old.map(|old| (key.clone(), old)));
     }
     for entry in &keys.entries {
         outbox.insert(entry.key.as_slice(), entry.value.as_slice())?;
@@ -283,40 +314,30 @@ struct Keys {
 
 /// Keys and encoded snapshots; when a key is written twice, only the last write is kept (the
 /// transaction would keep only it too, and the fingerprints must follow what is stored).
-fn encode_writes(org: &str, writes: &[Stored]) -> Vec<(Vec<u8>, Vec<u8>)> {
+fn encode_writes(org: u32, writes: &[Stored]) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut seen = HashSet::new();
     let mut encoded: Vec<(Vec<u8>, Vec<u8>)> = writes
         .iter()
         .rev()
         .filter(|s| seen.insert(s.conversation.id()))
         .map(|s| {
-            (
-                pair_key(org, s.conversation.id().as_bytes()),
-                encode_stored(s),
-            )
+            let id = s.conversation.id().as_bytes();
+            let value = snapshot::encode(s.revision, id, &s.conversation.to_bytes());
+            (snapshot::key(org, id), value)
         })
         .collect();
     encoded.reverse();
     encoded
 }
 
-/// The JSON text of an encoded snapshot (after its 8-byte revision).
-fn snapshot_json(encoded: &[u8]) -> &[u8] {
-    encoded.get(8..).unwrap_or_default()
+/// The JSON text of a stored snapshot (none when it cannot be read: it then matches nothing).
+fn text_of<'a>(key: &[u8], value: &'a [u8]) -> Cow<'a, [u8]> {
+    snapshot::decode(value, snapshot::id_of(key)).map_or(Cow::Borrowed(&[][..]), |(_, text)| text)
 }
 
-fn encode_stored(stored: &Stored) -> Vec<u8> {
-    let mut bytes = stored.revision.to_be_bytes().to_vec();
-    bytes.extend_from_slice(&stored.conversation.to_bytes());
-    bytes
-}
-
-fn decode_stored(bytes: &[u8]) -> Result<Stored> {
-    let (revision, json) = bytes
-        .split_at_checked(8)
-        .ok_or_else(|| corrupt("snapshot", "too short"))?;
-    let revision = u64::from_be_bytes(revision.try_into().expect("8 bytes"));
-    let text = std::str::from_utf8(json).map_err(|e| corrupt("snapshot", e))?;
+fn decode_stored(value: &[u8], id: &[u8]) -> Result<Stored> {
+    let (revision, json) = snapshot::decode(value, id)?;
+    let text = std::str::from_utf8(&json).map_err(|e| corrupt("snapshot", e))?;
     let conversation = Conversation::from_json(text).map_err(|e| corrupt("snapshot", e))?;
     Ok(Stored {
         revision,

@@ -123,3 +123,48 @@ async fn a_one_off_run_on_a_store_reads_only_the_conversations_that_changed() {
         "let go after each listing"
     );
 }
+
+#[tokio::test]
+async fn a_store_of_format_2_is_compacted_and_its_conversations_are_still_known() {
+    let world = World::start(1, 5).await;
+    let org = world.org(0);
+    {
+        // What a build of format 2 left after a baseline: `org \0 id` → revision + JSON.
+        let db = sled::open(world.store_path()).unwrap();
+        db.insert("format_version", "2").unwrap();
+        let conversations = db.open_tree("conversations").unwrap();
+        for record in world.sim.conversations(&org) {
+            let id = record["conversation_id"].as_str().unwrap();
+            let key = [org.as_bytes(), b"\0", id.as_bytes()].concat();
+            let json = serde_json::to_vec(&record).unwrap();
+            conversations
+                .insert(key, [&2u64.to_be_bytes()[..], &json].concat())
+                .unwrap();
+        }
+        let state = serde_json::json!({"baseline_done": true, "last_complete_at": null,
+            "last_poll_at": null, "last_error": null});
+        db.open_tree("orgs")
+            .unwrap()
+            .insert(org.as_bytes(), state.to_string().as_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let toml = world.toml("");
+    let report = once(&toml).await;
+    assert!(report.success(), "{report:?}");
+    assert_eq!(
+        report.orgs[0].events, 0,
+        "nothing new: every snapshot was migrated"
+    );
+    let touched = world.conversation_ids(&org).remove(2);
+    world.sim.touch(&org, &touched);
+    let report = once(&toml).await;
+    assert_eq!(report.orgs[0].events, 1);
+    let events = world.hook.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["type"], "conversation.updated", "known, not new");
+    assert_eq!(
+        events[0]["data"]["conversation"]["conversation_id"],
+        touched.as_str()
+    );
+}
