@@ -10,8 +10,8 @@
 //! - `outbox_due`: `sink \0 next attempt (u64 BE, ms) seq` → nothing: the due-time index
 //! - `dead_letters`: `seq` (u64 BE) → dead time, sink + [`DeadLetter`] JSON
 //! - `reminders`, `reminders_due`: reminder clocks and when each is next due (see `reminders.rs`)
-//! - `fingerprints`: `org \0 bucket` → (id hash, fingerprint) pairs; `org \0` → complete (see
-//!   `prints.rs`)
+//! - `fingerprints`: `org \0 b` → (id hash, fingerprint) pairs; `org \0 j seq` → what a commit
+//!   changed in them (see `prints.rs`)
 //! - default tree: `format_version`, `poll` (covers every poll number an entry carries)
 //!
 //! Queue sizes per sink are counters ([`SinkCounts`]), counted once at open.
@@ -218,9 +218,9 @@ impl Store {
     pub fn listing_done(&self, org: &str) {
         let prints = self.fingerprints.org(org);
         let mut known = prints.lock();
-        // Buckets are sized for the org as it is: after its first listing, and again when it
-        // has grown well past them (see `prints.rs`).
-        match prints::needs_sizing(&self.prints, org, known.len()) {
+        // The org's stored fingerprints are built after its first listing, and their journal
+        // folded into the base when it has grown (see `prints.rs`).
+        match prints::maintain(&self.prints, org, known.len()) {
             Ok(true) => match self.stored_prints_rebuilt(org) {
                 Ok(set) => prints.loaded(&mut known, set),
                 Err(error) => tracing::warn!(%error, "cannot store the org's fingerprints"),

@@ -203,8 +203,14 @@ impl Store {
         self.counters.wrote(writes.len() + entries.len(), bytes);
         self.counters.removed(deletes.len());
         let prints = self.print_changes(&writes, &deletes);
+        // The journal entry's place (see `prints.rs`): sled's own counter, unique and rising.
+        let journal = match prints.is_empty() {
+            true => 0,
+            false => self.db.generate_id()?,
+        };
         Ok(Keys {
             prints,
+            journal,
             writes,
             deletes,
             entries,
@@ -298,13 +304,14 @@ fn apply_keys(
     if let Some(poll) = poll {
         db.insert("poll", &poll.to_be_bytes())?;
     }
-    super::prints::apply(prints, &keys.org, &keys.prints)?;
+    super::prints::apply(prints, &keys.org, keys.journal, &keys.prints)?;
     super::reminders::apply_reminders(clocks, due, &keys.org, &keys.reminders)
 }
 
 /// A commit as sled keys and values.
 struct Keys {
     prints: super::prints::Changes,
+    journal: u64,
     writes: Vec<(Vec<u8>, Vec<u8>)>,
     deletes: Vec<Vec<u8>>,
     entries: Vec<NewEntry>,

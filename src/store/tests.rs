@@ -225,7 +225,8 @@ mod fingerprints {
             ["same", "differs"]
         );
         assert_eq!(store.stats().reads, 1, "only the changed one is read");
-        assert!(store.prints.get(prefix("o")).unwrap().is_some(), "marked");
+        let base = super::prints::base_key("o");
+        assert!(store.prints.get(base).unwrap().is_some(), "stored again");
     }
 
     #[test]
@@ -278,7 +279,7 @@ mod fingerprints {
         /// question exactly as the plain store contents say it should.
         #[test]
         fn fingerprints_never_answer_differently_from_the_store(
-            ops in proptest::collection::vec((0u8..4, proptest::option::of(0u8..3), 0u8..8), 1..30)
+            ops in proptest::collection::vec((0u8..4, proptest::option::of(0u8..3), 0u8..5), 1..30)
         ) {
             let dir = tempfile::tempdir().unwrap();
             let mut store = Store::open(dir.path(), 8).unwrap().keep_fingerprints();
@@ -300,6 +301,11 @@ mod fingerprints {
                     }
                 };
                 store.commit("o", &commit).unwrap();
+                if restart == 1 {
+                    // A listing ends: the stored fingerprints get their base (or a new one), so
+                    // the commits after it go to the journal that a restart replays.
+                    store.listing_done("o");
+                }
                 let page: Vec<Conversation> =
                     (0..4).flat_map(|id| (0..3).map(move |v| variant(id, v))).collect();
                 let answers = store.previous("o", &page.iter().collect::<Vec<_>>()).unwrap();
