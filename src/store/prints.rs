@@ -21,7 +21,7 @@
 //! to the next, and still cannot be made to collide without the store in hand.
 
 use super::fingerprints::Set;
-use super::{pair_key, Result};
+use super::{pair_key, Result, Store};
 use std::collections::HashMap;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
@@ -164,4 +164,48 @@ pub(super) fn apply(
     key.extend_from_slice(&seq.to_be_bytes());
     tx.insert(key, encode(entries))?;
     Ok(())
+}
+
+impl Store {
+    /// The fingerprint changes of a commit's writes and deletions (see `prints.rs`).
+    pub(super) fn print_changes(
+        &self,
+        writes: &[(Vec<u8>, Vec<u8>)],
+        deletes: &[Vec<u8>],
+    ) -> Changes {
+        let seed = self.fingerprints.seed();
+        let id = |key: &[u8]| id_hash(seed, super::snapshot::id_of(key));
+        let written = writes.iter().map(|(key, value)| {
+            (
+                id(key),
+                Some(self.fingerprints.of(&super::state::text_of(key, value))),
+            )
+        });
+        let deleted = deletes.iter().map(|key| (id(key), None));
+        written.chain(deleted).collect()
+    }
+
+    /// The org's fingerprints as stored; built from its snapshots (and stored) when they are
+    /// not complete yet.
+    pub(super) fn stored_prints(&self, org: &str) -> Result<Set> {
+        if let Some(set) = load(&self.prints, org)? {
+            return Ok(set);
+        }
+        if self.org_snapshots(org).next().is_none() {
+            // Nothing stored yet: the buckets are sized after the first listing.
+            return Ok(Set::default());
+        }
+        self.stored_prints_rebuilt(org)
+    }
+
+    /// The org's fingerprints, built from its snapshots and stored.
+    pub(super) fn stored_prints_rebuilt(&self, org: &str) -> Result<Set> {
+        let snapshots = self.org_snapshots(org).map(|item| {
+            let (key, value) = item?;
+            let print = self.fingerprints.of(&super::state::text_of(&key, &value));
+            Ok((sled::IVec::from(super::snapshot::id_of(&key)), print))
+        });
+        let seed = self.fingerprints.seed();
+        self.watch(|| rebuild(&self.prints, org, seed, snapshots))
+    }
 }

@@ -127,7 +127,7 @@ impl Store {
     }
 
     /// Every stored snapshot of `org` (none for an org without a number).
-    fn org_snapshots(&self, org: &str) -> sled::Iter {
+    pub(super) fn org_snapshots(&self, org: &str) -> sled::Iter {
         match self.numbers.get(org) {
             Ok(Some(number)) => self.conversations.scan_prefix(number.to_be_bytes()),
             // No org has number 0: an empty scan (a failed read fails the first poll's reads).
@@ -239,45 +239,6 @@ impl Store {
         }
         (result, replaced.into_inner())
     }
-
-    /// The fingerprint changes of a commit's writes and deletions (see `prints.rs`).
-    fn print_changes(
-        &self,
-        writes: &[(Vec<u8>, Vec<u8>)],
-        deletes: &[Vec<u8>],
-    ) -> super::prints::Changes {
-        let seed = self.fingerprints.seed();
-        let id = |key: &[u8]| super::prints::id_hash(seed, snapshot::id_of(key));
-        let written = writes
-            .iter()
-            .map(|(key, value)| (id(key), Some(self.fingerprints.of(&text_of(key, value)))));
-        let deleted = deletes.iter().map(|key| (id(key), None));
-        written.chain(deleted).collect()
-    }
-
-    /// The org's fingerprints as stored; built from its snapshots (and stored) when they are
-    /// not complete yet.
-    fn stored_prints(&self, org: &str) -> Result<super::fingerprints::Set> {
-        if let Some(set) = super::prints::load(&self.prints, org)? {
-            return Ok(set);
-        }
-        if self.org_snapshots(org).next().is_none() {
-            // Nothing stored yet: the buckets are sized after the first listing.
-            return Ok(super::fingerprints::Set::default());
-        }
-        self.stored_prints_rebuilt(org)
-    }
-
-    /// The org's fingerprints, built from its snapshots and stored.
-    pub(super) fn stored_prints_rebuilt(&self, org: &str) -> Result<super::fingerprints::Set> {
-        let snapshots = self.org_snapshots(org).map(|item| {
-            let (key, value) = item?;
-            let print = self.fingerprints.of(&text_of(&key, &value));
-            Ok((sled::IVec::from(snapshot::id_of(&key)), print))
-        });
-        let seed = self.fingerprints.seed();
-        self.watch(|| super::prints::rebuild(&self.prints, org, seed, snapshots))
-    }
 }
 
 type Trees<'a> = [&'a sled::transaction::TransactionalTree; 7];
@@ -338,7 +299,7 @@ fn encode_writes(org: u32, writes: &[Stored]) -> Vec<(Vec<u8>, Vec<u8>)> {
 }
 
 /// The JSON text of a stored snapshot (none when it cannot be read: it then matches nothing).
-fn text_of<'a>(key: &[u8], value: &'a [u8]) -> Cow<'a, [u8]> {
+pub(super) fn text_of<'a>(key: &[u8], value: &'a [u8]) -> Cow<'a, [u8]> {
     snapshot::decode(value, snapshot::id_of(key)).map_or(Cow::Borrowed(&[][..]), |(_, text)| text)
 }
 
