@@ -117,7 +117,7 @@ impl ApiClient {
     ) -> Result<Page, ApiError> {
         let url = self.page_url(org_id, cursor);
         let body = self.get(url, cancel).await?;
-        parse_page(&body).map_err(|e| {
+        page::parse_page_owned(body).map_err(|e| {
             self.metrics.page_refused("malformed");
             ApiError::Malformed(e)
         })

@@ -120,11 +120,15 @@ struct Fields<'a> {
 /// Parses a page body. A body that is not the documented shape is an error (the whole page is
 /// refused, so it changes no state); a record that is not usable is skipped and reported.
 pub fn parse_page(body: &[u8]) -> Result<Page, String> {
-    let context = |e: &dyn std::fmt::Display| format!("{e} (in a body of {} bytes)", body.len());
+    parse_page_owned(body.to_vec())
+}
+
+/// [`parse_page`] of a body read for it, which the page keeps (no copy).
+pub(crate) fn parse_page_owned(body: Vec<u8>) -> Result<Page, String> {
+    let bytes = body.len();
+    let context = |e: &dyn std::fmt::Display| format!("{e} (in a body of {bytes} bytes)");
     // Checked as UTF-8 once here, so the parse below need not check each string again.
-    let body = std::str::from_utf8(body)
-        .map_err(|e| context(&e))?
-        .to_owned();
+    let body = String::from_utf8(body).map_err(|e| context(&e.utf8_error()))?;
     let wire: WirePage = serde_json::from_str(&body).map_err(|e| context(&e))?;
     let mut records = Vec::with_capacity(wire.data.len());
     let mut skipped = Vec::new();
