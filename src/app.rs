@@ -227,6 +227,10 @@ impl App {
                 "deliveries still in flight at shutdown; they will be retried on the next start"
             );
         }
+        // The org states' times are kept in memory between changes of outcome: written now.
+        self.store
+            .save_poll_times()
+            .context("cannot record the orgs' poll times on the way out")?;
         self.store
             .flush()
             .await

@@ -1,4 +1,5 @@
-//! `cargo bench --bench pipeline [-- scan scan-reminders store deliver backlog memory start cost]`:
+//! `cargo bench --bench pipeline [-- scan scan-reminders store store-size deliver backlog memory start
+//! cost]`:
 //! the pipeline over the simulator on loopback, with the notifier on one core (a current-thread
 //! runtime on the main thread) and the simulator and receivers on another thread named `sim`,
 //! whose CPU time is not counted. Prints a table and writes `target/bench-results.json`.
@@ -135,6 +136,9 @@ fn main() {
     }
     if run("store") {
         rows.extend(store::store(&bench));
+    }
+    if run("store-size") {
+        rows.extend(store::size(&bench));
     }
     if run("deliver") {
         rows.extend(deliver::deliver(&bench));

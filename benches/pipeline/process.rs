@@ -56,6 +56,8 @@ pub fn memory(bench: &Bench) -> Vec<Row> {
                     )
                     .unwrap();
             }
+            // As a listing leaves it: the org's fingerprints stored, in buckets sized for it.
+            app.store.listing_done(&org);
             app.store
                 .set_org_state(
                     &org,

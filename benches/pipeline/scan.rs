@@ -23,7 +23,7 @@ pub async fn bare_listing(client: &ApiClient, sim: &Simulator) -> usize {
                 .list_page(&org, cursor.as_deref(), &cancel)
                 .await
                 .expect("a page");
-            seen += page.conversations.len();
+            seen += page.len();
             match (page.has_more, page.next_cursor) {
                 (true, Some(next)) => cursor = Some(next),
                 _ => break,

@@ -52,3 +52,63 @@ pub fn store(bench: &Bench) -> Vec<Row> {
     }
     rows
 }
+
+/// Polls after the baseline in the size case (0.5 % changed before each).
+const SIZE_POLLS: usize = 200;
+
+/// The store's size: after a baseline of 100,000 conversations in 10 orgs, against the JSON it
+/// holds, and after [`SIZE_POLLS`] polls with 0.5 % changed (outbox aside: see below).
+pub fn size(bench: &Bench) -> Vec<Row> {
+    let sim = bench.simulator(10, 10_000);
+    // The sink takes no created or updated event: the outbox, which a real sink drains, stays
+    // empty, so what grows is the snapshots alone.
+    let sink = format!("{IDLE_SINK}[sinks.filter]\nevents = [\"conversation.removed\"]\n");
+    let app = App::build(bench.config(&sim, "size", &sink)).unwrap();
+    let cancel = CancellationToken::new();
+    bench.rt.block_on(app.poll_once(&cancel));
+    let json: usize = sim
+        .org_ids()
+        .iter()
+        .flat_map(|org| sim.conversations(org))
+        .map(|c| serde_json::to_string(&c).unwrap().len())
+        .sum();
+    let path = bench.dir.path().join("size");
+    let baseline = dir_bytes(&path);
+    let mut rng = Lcg(13);
+    for _ in 0..SIZE_POLLS {
+        change(&sim, 0.005, &mut rng);
+        bench.rt.block_on(app.poll_once(&cancel));
+    }
+    let after = dir_bytes(&path);
+    let case = "100000 conv, 10 orgs";
+    let row = |metric: &str, value: f64, unit: &str| Row::new("store", case, metric, value, unit);
+    vec![
+        row("JSON held", json as f64, "bytes"),
+        row("store after the baseline", baseline as f64, "bytes"),
+        row(
+            "store bytes per conversation",
+            baseline as f64 / 100_000.0,
+            "bytes",
+        ),
+        row("store / JSON", baseline as f64 / json as f64, "x").target(true, 2.0),
+        row(
+            &format!("growth over {SIZE_POLLS} polls, 0.5% changed"),
+            (after as f64 / baseline as f64 - 1.0) * 100.0,
+            "%",
+        )
+        .target(true, 10.0),
+    ]
+}
+
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let meta = entry.metadata().unwrap();
+        total += if meta.is_dir() {
+            dir_bytes(&entry.path())
+        } else {
+            meta.len()
+        };
+    }
+    total
+}

@@ -6,7 +6,7 @@ mod body;
 mod gate;
 mod page;
 
-pub use page::{parse_page, Page};
+pub use page::{parse_page, Page, Record};
 
 use crate::backoff::{retry_after, Backoff};
 use crate::config::ApiConfig;
@@ -117,7 +117,7 @@ impl ApiClient {
     ) -> Result<Page, ApiError> {
         let url = self.page_url(org_id, cursor);
         let body = self.get(url, cancel).await?;
-        parse_page(&body).map_err(|e| {
+        page::parse_page_owned(body).map_err(|e| {
             self.metrics.page_refused("malformed");
             ApiError::Malformed(e)
         })

@@ -1,22 +1,91 @@
-//! Parsing one listing page. Pure, so it is fuzzed with arbitrary bytes.
+//! Parsing one listing page, once and borrowing: the body is kept, each record is its span of
+//! the body, and of a record only what every poll needs is read (its id, and the types of the
+//! tracked fields, which a record must get right to be usable). A record becomes a
+//! [`Conversation`] (a map of every field) only when it differs from what is stored, which in a
+//! steady poll is a handful of records out of thousands. Pure, so it is fuzzed with arbitrary
+//! bytes.
 
-use crate::event::{Conversation, RecordError};
+use crate::event::{Conversation, RecordError, MAX_ID_BYTES};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-#[cfg(test)]
-use serde_json::Value;
+use std::ops::Range;
 
 /// One page of a listing, as far as it could be understood.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page {
+    /// The body as received: the records are spans of it.
+    body: String,
     /// The usable records, in upstream order.
-    pub conversations: Vec<Conversation>,
+    records: Vec<Span>,
     /// Records that were skipped, and why.
     pub skipped: Vec<RecordError>,
     /// Where the next page starts.
     pub next_cursor: Option<String>,
     /// Whether upstream says there is a next page.
     pub has_more: bool,
+}
+
+/// Where a usable record and its id are in the body.
+#[derive(Debug, Clone, PartialEq)]
+struct Span {
+    text: Range<usize>,
+    id: Id,
+}
+
+/// A record's id: a span of the body when it was sent without escapes (nearly always), else
+/// decoded.
+#[derive(Debug, Clone, PartialEq)]
+enum Id {
+    At(Range<usize>),
+    Decoded(Box<str>),
+}
+
+/// A usable record of a page, borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// The `conversation_id`.
+    pub id: &'a str,
+    /// The record's JSON text as received.
+    pub text: &'a str,
+}
+
+impl Record<'_> {
+    /// The record as a conversation: every field parsed (for a record that changed).
+    pub fn conversation(&self) -> Result<Conversation, RecordError> {
+        Conversation::from_json(self.text)
+    }
+}
+
+impl crate::store::Listed for Record<'_> {
+    fn id(&self) -> &str {
+        self.id
+    }
+    fn text(&self) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Borrowed(self.text.as_bytes())
+    }
+}
+
+impl Page {
+    /// The usable records, in upstream order.
+    pub fn records(&self) -> impl ExactSizeIterator<Item = Record<'_>> + '_ {
+        self.records.iter().map(|span| Record {
+            id: match &span.id {
+                Id::At(at) => &self.body[at.clone()],
+                Id::Decoded(id) => id,
+            },
+            text: &self.body[span.text.clone()],
+        })
+    }
+
+    /// How many records are usable.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
 }
 
 #[derive(Deserialize)]
@@ -34,121 +103,127 @@ struct WirePagination {
     has_more: bool,
 }
 
+/// What is read of every record: the id and the tracked fields, each still as its JSON text.
+/// Every other field is skipped over, not built.
+#[derive(Deserialize)]
+struct Fields<'a> {
+    #[serde(borrow, default)]
+    conversation_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    last_activity_at: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    is_read: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    folder: Option<&'a RawValue>,
+}
+
 /// Parses a page body. A body that is not the documented shape is an error (the whole page is
 /// refused, so it changes no state); a record that is not usable is skipped and reported.
 pub fn parse_page(body: &[u8]) -> Result<Page, String> {
-    let wire: WirePage = serde_json::from_slice(body)
-        .map_err(|e| format!("{e} (in a body of {} bytes)", body.len()))?;
-    let mut conversations = Vec::with_capacity(wire.data.len());
+    parse_page_owned(body.to_vec())
+}
+
+/// [`parse_page`] of a body read for it, which the page keeps (no copy).
+pub(crate) fn parse_page_owned(body: Vec<u8>) -> Result<Page, String> {
+    let bytes = body.len();
+    let context = |e: &dyn std::fmt::Display| format!("{e} (in a body of {bytes} bytes)");
+    // Checked as UTF-8 once here, so the parse below need not check each string again.
+    let body = String::from_utf8(body).map_err(|e| context(&e.utf8_error()))?;
+    let wire: WirePage = serde_json::from_str(&body).map_err(|e| context(&e))?;
+    let mut records = Vec::with_capacity(wire.data.len());
     let mut skipped = Vec::new();
     for record in wire.data {
-        match Conversation::from_json(record.get()) {
-            Ok(conversation) => conversations.push(conversation),
+        match span_of(&body, record.get()) {
+            Ok(span) => records.push(span),
             Err(error) => skipped.push(error),
         }
     }
     let next_cursor = wire.pagination.next_cursor.filter(|c| !c.is_empty());
+    let has_more = wire.pagination.has_more;
     Ok(Page {
-        conversations,
+        body,
+        records,
         skipped,
         next_cursor,
-        has_more: wire.pagination.has_more,
+        has_more,
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    #[test]
-    fn the_documented_example_parses_with_unknown_fields_kept() {
-        let body = br#"{"data":[{"conversation_id":"c1","start_at":"2026-04-29T14:00:00Z",
-            "last_activity_at":null,"is_read":false,"contact_id":"k","priority":"high"}],
-            "pagination":{"limit":25,"cursor":null,"next_cursor":"n2","has_more":true}}"#;
-        let page = parse_page(body).unwrap();
-        assert_eq!(page.conversations.len(), 1);
-        assert_eq!(
-            page.conversations[0].get("priority"),
-            Some(&Value::from("high"))
-        );
-        assert_eq!(page.conversations[0].folder(), None);
-        assert_eq!(page.next_cursor.as_deref(), Some("n2"));
-        assert!(page.has_more);
-    }
-
-    #[test]
-    fn records_without_an_id_or_with_wrong_types_are_skipped_not_fatal() {
-        let body = br#"{"data":[{"start_at":"x"},{"conversation_id":"c2","is_read":"yes"},
-            {"conversation_id":"c3"},7],"pagination":{"has_more":false}}"#;
-        let page = parse_page(body).unwrap();
-        assert_eq!(page.conversations.len(), 1);
-        assert_eq!(page.skipped.len(), 3);
-        assert!(page.skipped.contains(&RecordError::WrongType {
-            id: "c2".into(),
-            field: "is_read"
-        }));
-    }
-
-    #[test]
-    fn a_record_with_an_id_over_1_kib_is_skipped_and_the_rest_of_the_page_is_used() {
-        let long = "x".repeat(2048);
-        let edge = "y".repeat(crate::event::MAX_ID_BYTES);
-        let body = serde_json::json!({"data": [{"conversation_id": long},
-            {"conversation_id": edge}, {"conversation_id": "c3"}],
-            "pagination": {"has_more": false}});
-        let page = parse_page(body.to_string().as_bytes()).unwrap();
-        let ids: Vec<&str> = page.conversations.iter().map(|c| c.id()).collect();
-        assert_eq!(ids, [edge.as_str(), "c3"], "1024 bytes is still an id");
-        assert_eq!(page.skipped, [RecordError::IdTooLong { bytes: 2048 }]);
-    }
-
-    #[test]
-    fn a_body_of_the_wrong_shape_is_refused_with_context() {
-        for body in [
-            &b"<html>"[..],
-            br#"{"data":{},"pagination":{"has_more":false}}"#,
-            br#"{"data":[]"#,
-        ] {
-            let error = parse_page(body).unwrap_err();
-            assert!(error.contains("bytes"), "{error}");
+/// Where `text` (a slice of `body`) is, with its id, when it is a usable record.
+fn span_of(body: &str, text: &str) -> Result<Span, RecordError> {
+    let at = |part: &str| offset(body, part)..offset(body, part) + part.len();
+    // A derived struct would take an array as well: only an object gets the quick look.
+    let quick = text
+        .starts_with('{')
+        .then(|| serde_json::from_str::<Fields>(text));
+    let Some(Ok(fields)) = quick else {
+        // Not an object, or one this quick look cannot take (a repeated key, say): the full
+        // parse decides, exactly as it always has.
+        let conversation = Conversation::from_json(text)?;
+        let id = Id::Decoded(conversation.id().into());
+        return Ok(Span { text: at(text), id });
+    };
+    let id = id_of(fields.conversation_id)?;
+    let checks = [
+        ("last_activity_at", fields.last_activity_at, b'"'),
+        ("is_read", fields.is_read, b'b'),
+        ("folder", fields.folder, b'"'),
+    ];
+    for (field, value, kind) in checks {
+        let Some(value) = value else { continue };
+        let ok = match kind {
+            b'b' => matches!(value.get(), "true" | "false"),
+            _ => value.get().starts_with('"'),
+        };
+        if !ok {
+            let id = match &id {
+                IdText::Plain(id) => id.to_string(),
+                IdText::Decoded(id) => id.clone(),
+            };
+            return Err(RecordError::WrongType { id, field });
         }
     }
+    let id = match id {
+        IdText::Plain(id) => Id::At(at(id)),
+        IdText::Decoded(id) => Id::Decoded(id.into()),
+    };
+    Ok(Span { text: at(text), id })
+}
 
-    proptest! {
-        #[test]
-        fn any_bytes_parse_or_fail_without_panicking(body in proptest::collection::vec(any::<u8>(), 0..512)) {
-            let _ = parse_page(&body);
-        }
+/// An id as read: its text in the body, or decoded when it was sent with escapes.
+enum IdText<'a> {
+    Plain(&'a str),
+    Decoded(String),
+}
 
-        #[test]
-        fn any_json_values_as_records_never_panic(records in proptest::collection::vec(arb_json(), 0..20)) {
-            let body = serde_json::json!({"data": records, "pagination": {"has_more": false}});
-            let page = parse_page(body.to_string().as_bytes()).unwrap();
-            prop_assert_eq!(page.conversations.len() + page.skipped.len(), records.len());
-        }
-    }
-
-    fn arb_json() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            "[a-z_]{0,12}".prop_map(Value::from),
-        ];
-        leaf.prop_recursive(3, 24, 6, |inner| {
-            let keys = prop_oneof![
-                Just("conversation_id".to_string()),
-                Just("is_read".to_string()),
-                Just("folder".to_string()),
-                Just("last_activity_at".to_string()),
-                "[a-z]{1,6}"
-            ];
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
-                proptest::collection::btree_map(keys, inner, 0..5)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
+/// The id, under the same rules as [`Conversation::from_value`].
+fn id_of(raw: Option<&RawValue>) -> Result<IdText<'_>, RecordError> {
+    let text = raw.map_or("", RawValue::get);
+    let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) else {
+        return Err(RecordError::MissingId);
+    };
+    let id = if inner.contains('\\') {
+        let decoded: String = serde_json::from_str(text).map_err(|_| RecordError::MissingId)?;
+        IdText::Decoded(decoded)
+    } else {
+        IdText::Plain(inner)
+    };
+    let bytes = match &id {
+        IdText::Plain(id) => id.len(),
+        IdText::Decoded(id) => id.len(),
+    };
+    match bytes {
+        0 => Err(RecordError::MissingId),
+        bytes if bytes > MAX_ID_BYTES => Err(RecordError::IdTooLong { bytes }),
+        _ => Ok(id),
     }
 }
+
+/// Where `part`, a slice of `whole`, starts in it.
+fn offset(whole: &str, part: &str) -> usize {
+    part.as_ptr() as usize - whole.as_ptr() as usize
+}
+
+#[cfg(test)]
+#[path = "page_tests.rs"]
+mod tests;

@@ -8,6 +8,7 @@
 mod cadence;
 mod clocks;
 mod page;
+mod previous;
 mod removals;
 mod staged;
 
@@ -122,6 +123,7 @@ async fn list_org(
         state.baseline_done = true;
         state.last_complete_at = Some(now);
     }
+    ctx.store.listing_done(&org.id);
     if let Err(error) = ctx.store.set_org_state(&org.id, &state) {
         report
             .error

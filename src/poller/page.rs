@@ -1,13 +1,14 @@
 //! One page of a listing: fetch it, diff it against what earlier pages staged and what the store
 //! holds, stage its changes, and commit what is staged when it is due or the listing ends.
 
+use super::previous::{previous_of, Differing};
 use super::staged::Staged;
 use super::{hash_id, PollContext};
-use crate::api::{ApiError, Page};
+use crate::api::{ApiError, Page, Record};
 use crate::config::OrgConfig;
-use crate::diff::{diff_page, DiffContext, Stored};
-use crate::event::{Conversation, RecordError};
-use crate::store::{Previous, StoreError};
+use crate::diff::{diff_page, DiffContext};
+use crate::event::RecordError;
+use crate::store::StoreError;
 use chrono::Utc;
 use std::collections::HashSet;
 use tokio_util::sync::CancellationToken;
@@ -93,7 +94,7 @@ pub async fn poll_page(
     let outcome = match fetch_committing_due(ctx, listing, cancel).await {
         Err(error) => return unrecorded(error),
         Ok(Err(error)) => PageOutcome::Incomplete(error.to_string()),
-        Ok(Ok(page)) => match stage_page(ctx, listing, &page.conversations, &page.skipped) {
+        Ok(Ok(page)) => match stage_page(ctx, listing, &page) {
             Ok(()) => next_cursor(listing, page.has_more, page.next_cursor),
             Err(error) => PageOutcome::Incomplete(format!("cannot read the store: {error}")),
         },
@@ -130,21 +131,24 @@ async fn fetch_committing_due(
 }
 
 /// Diffs a page against what is staged and stored, and stages what changed.
-fn stage_page(
-    ctx: &PollContext,
-    listing: &mut Listing<'_>,
-    page: &[Conversation],
-    skipped: &[RecordError],
-) -> Result<(), StoreError> {
-    note_skipped(ctx, listing, skipped);
+fn stage_page(ctx: &PollContext, listing: &mut Listing<'_>, page: &Page) -> Result<(), StoreError> {
+    let records: Vec<Record<'_>> = page.records().collect();
+    let differing = previous_of(ctx, listing, &records)?;
+    let unusable: Vec<RecordError> = differing.unusable.iter().map(|(_, e)| e.clone()).collect();
+    note_skipped(ctx, listing, page.skipped.iter().chain(&unusable));
     let org = listing.org;
-    let (changed, previous, reencoded) = previous_of(ctx, listing, page)?;
     let diff_ctx = DiffContext {
         org_id: &org.id,
         org_name: org.label(),
         emit: listing.emit,
         detected_at: Utc::now(),
     };
+    let Differing {
+        changed,
+        previous,
+        reencoded,
+        ..
+    } = differing;
     let changes = diff_page(&diff_ctx, &changed, &previous);
     // Re-encodings first: if a page lists a conversation twice, its diffed write comes last and wins.
     for stored in reencoded.into_iter().chain(changes.writes) {
@@ -165,21 +169,34 @@ fn stage_page(
             .staged
             .queue(kind, ctx.outbox.route(event, listing.poll));
     }
-    ctx.metrics.page(&org.id, page.len(), skipped.len());
+    let (usable, skipped) = (
+        records.len() - unusable.len(),
+        page.skipped.len() + unusable.len(),
+    );
+    ctx.metrics.page(&org.id, usable, skipped);
     if ctx.detect_removed || !ctx.rules.is_empty() {
         // Only removal detection and reminders (sent only for what the listing showed) need
         // every id of the listing; without them, memory stays per page.
-        let ids = page.iter().map(|c| hash_id(c.id()));
+        let unusable: Vec<usize> = differing.unusable.iter().map(|(i, _)| *i).collect();
+        let ids = records
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !unusable.contains(i))
+            .map(|(_, r)| hash_id(r.id));
         listing.ids_seen.extend(ids);
     }
     let staged = &mut listing.staged;
     staged.pages += 1;
-    staged.conversations += page.len();
-    staged.skipped += skipped.len();
+    staged.conversations += usable;
+    staged.skipped += skipped;
     Ok(())
 }
 
-fn note_skipped(ctx: &PollContext, listing: &mut Listing<'_>, skipped: &[RecordError]) {
+fn note_skipped<'e>(
+    ctx: &PollContext,
+    listing: &mut Listing<'_>,
+    skipped: impl Iterator<Item = &'e RecordError>,
+) {
     for error in skipped {
         tracing::warn!(%error, "skipped an unusable conversation record");
         match error {
@@ -191,55 +208,6 @@ fn note_skipped(ctx: &PollContext, listing: &mut Listing<'_>, skipped: &[RecordE
             _ => listing.records_without_id += 1,
         }
     }
-}
-
-/// What each conversation differs from (`None`: new), for the conversations that differ at all,
-/// plus snapshots to store again with the same content in the encoding received.
-type Differing = (Vec<Conversation>, Vec<Option<Stored>>, Vec<Stored>);
-
-/// The page's conversations that differ from what an earlier page staged or, for the others,
-/// from what the store holds.
-fn previous_of(
-    ctx: &PollContext,
-    listing: &Listing<'_>,
-    page: &[Conversation],
-) -> Result<Differing, StoreError> {
-    let staged = &listing.staged;
-    let in_stage: Vec<Option<Option<&Stored>>> = page.iter().map(|c| staged.previous(c)).collect();
-    let unstaged: Vec<&Conversation> = page
-        .iter()
-        .zip(&in_stage)
-        .filter_map(|(c, s)| s.is_none().then_some(c))
-        .collect();
-    let mut stored = ctx.store.previous(&listing.org.id, &unstaged)?.into_iter();
-    let (mut changed, mut previous, mut reencoded) = (Vec::new(), Vec::new(), Vec::new());
-    for (conversation, staged) in page.iter().zip(in_stage) {
-        let before = match staged {
-            Some(None) => continue,
-            Some(Some(staged)) => Some(staged.clone()),
-            None => match stored.next().expect("one answer per unstaged conversation") {
-                Previous::Same => continue,
-                Previous::Absent => None,
-                Previous::Differs(encoded) => {
-                    let stored = encoded.decode()?;
-                    if stored.conversation == *conversation {
-                        // Same content, other encoding (another build, or upstream reformatted):
-                        // store it as received once, so the byte comparison holds from now on.
-                        let conversation = conversation.clone();
-                        reencoded.push(Stored {
-                            conversation,
-                            ..stored
-                        });
-                        continue;
-                    }
-                    Some(stored)
-                }
-            },
-        };
-        previous.push(before);
-        changed.push(conversation.clone());
-    }
-    Ok((changed, previous, reencoded))
 }
 
 /// Commits what is staged in one atomic step, wakes the sinks it queued for, and adds it to the

@@ -10,9 +10,9 @@
 //! event ids.
 
 use crate::diff::Stored;
-use crate::event::{Conversation, EventType};
+use crate::event::EventType;
 use crate::reminders::ReminderState;
-use crate::store::{Commit, OutboxEntry, ReminderWrite};
+use crate::store::{Commit, Listed, OutboxEntry, ReminderWrite};
 use foldhash::fast::RandomState;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -141,15 +141,16 @@ impl Staged {
     /// How the page's conversations stand against what earlier pages staged: `Some(None)` when a
     /// staged snapshot is exactly this record, `Some(Some(stored))` when one differs, `None`
     /// when none is staged (the store knows).
-    pub fn previous(&self, conversation: &Conversation) -> Option<Option<&Stored>> {
-        let staged = self.get(conversation.id())?;
-        Some((staged.conversation.to_bytes() != conversation.to_bytes()).then_some(staged))
+    pub fn previous(&self, received: &impl Listed) -> Option<Option<&Stored>> {
+        let staged = self.get(received.id())?;
+        Some((staged.conversation.to_bytes() != received.text()).then_some(staged))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Conversation;
     use serde_json::json;
 
     fn stored(id: &str, read: bool) -> Stored {

@@ -1,10 +1,11 @@
-//! Fingerprints of the stored snapshots, in memory: the steady-state fast path.
+//! Fingerprints of the stored snapshots, in memory: the steady-state fast path. They are also
+//! kept on disk (`prints.rs`), from which an org's set is loaded when first needed.
 //!
 //! A fingerprint is a 64-bit hash (XXH3, seeded per process) of a snapshot's JSON text as stored.
 //! A received record whose fingerprint is in its org's set is exactly what the store holds, so
 //! it costs no store read. The set is a cache of the store, never a source of truth: it starts
-//! empty, learns a fingerprint when a read finds the stored text equal to the received one, and
-//! follows every commit (the replaced and deleted snapshots' fingerprints leave it, the written
+//! as stored (or empty), learns a fingerprint when a read finds the stored text equal to the
+//! received one, and follows every commit (the replaced and deleted snapshots' fingerprints leave it, the written
 //! ones join it). Anything not in it is read from the store as before, so a cold or incomplete
 //! set costs speed, never correctness.
 //!
@@ -13,6 +14,7 @@
 
 use foldhash::fast::RandomState;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// A set of fingerprints.
@@ -28,10 +30,20 @@ pub struct Fingerprints {
 impl Fingerprints {
     /// An empty set with a fresh seed (so a record cannot be crafted to collide on purpose).
     pub fn new() -> Fingerprints {
+        Fingerprints::with_seed(rand::random())
+    }
+
+    /// An empty set hashing with `seed` (the store's: fingerprints on disk use it too).
+    pub fn with_seed(seed: u64) -> Fingerprints {
         Fingerprints {
-            seed: rand::random(),
+            seed,
             orgs: Mutex::default(),
         }
+    }
+
+    /// The seed the hashes use.
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 
     /// The fingerprint of a snapshot's JSON text.
@@ -59,6 +71,7 @@ impl Fingerprints {
         written: impl IntoIterator<Item = &'a [u8]>,
     ) {
         if !committed {
+            // The caller forgets the org's set (what the store holds is not certain).
             known.clear();
             return;
         }
@@ -81,7 +94,7 @@ impl Fingerprints {
     /// Forgets every org's fingerprints.
     pub fn clear(&self) {
         for prints in self.every_org() {
-            prints.lock().clear();
+            prints.forget(&mut prints.lock());
         }
     }
 
@@ -102,19 +115,37 @@ impl Default for Fingerprints {
     }
 }
 
-/// One org's fingerprints.
+/// One org's fingerprints, and whether they were loaded from the store (see `prints.rs`);
+/// until they are, the set holds only what was learned from reads and commits.
 #[derive(Debug, Default)]
-pub struct OrgPrints(Mutex<Set>);
+pub struct OrgPrints(Mutex<Set>, AtomicBool);
 
 impl OrgPrints {
     /// The set, locked. If a thread panicked while holding it, the set may no longer match the
-    /// store (a commit landed, its update did not): it is emptied, so it is learned again.
+    /// store (a commit landed, its update did not): it is emptied, so it is loaded again.
     pub fn lock(&self) -> MutexGuard<'_, Set> {
         self.0.lock().unwrap_or_else(|poisoned| {
             self.0.clear_poison();
             let mut set = poisoned.into_inner();
-            set.clear();
+            self.forget(&mut set);
             set
         })
+    }
+
+    /// Whether the set holds every stored snapshot's fingerprint (loaded, then followed).
+    pub fn is_loaded(&self) -> bool {
+        self.1.load(Ordering::SeqCst)
+    }
+
+    /// Takes the fingerprints loaded from the store (`set` is this org's, locked).
+    pub fn loaded(&self, set: &mut Set, from_store: Set) {
+        *set = from_store;
+        self.1.store(true, Ordering::SeqCst);
+    }
+
+    /// Empties the set (`set` is this org's, locked): it is loaded again when next needed.
+    pub fn forget(&self, set: &mut Set) {
+        set.clear();
+        self.1.store(false, Ordering::SeqCst);
     }
 }

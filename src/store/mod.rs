@@ -2,8 +2,10 @@
 //! letters, and the atomic commit that ties state and outbox together.
 //!
 //! Trees and keys:
-//! - `conversations`: `org \0 conversation` → revision (u64 BE) + snapshot JSON
-//! - `orgs`: `org` → [`OrgState`] JSON
+//! - `conversations`: org number (u32 BE) + conversation → revision, snapshot JSON less its id
+//!   (see `snapshot.rs`)
+//! - `org_ids`: `org` → its number (u32 BE, see `numbers.rs`)
+//! - `orgs`: `org` → [`OrgState`] JSON (written when its outcome changes, see `orgs.rs`)
 //! - `outbox`: `sink \0 seq` (u64 BE) → next attempt (i64 BE, ms) + [`OutboxEntry`] JSON
 //! - `outbox_due`: `sink \0 next attempt (u64 BE, ms) seq` → nothing: the due-time index
 //! - `dead_letters`: `seq` (u64 BE) → dead time, sink + [`DeadLetter`] JSON
@@ -12,7 +14,9 @@
 //! - `reminders`, `reminders_due`: reminder clocks and when each is next due (see `reminders.rs`)
 //! - `messages`: Slack app mode's message per (org, conversation, sink) (see `messages.rs`)
 //! - `sink_state`: `sink` → [`SinkHealth`] JSON: failing since, disabled (see `sinks.rs`)
-//! - default tree: `format_version`, `poll` (the last poll number)
+//! - `fingerprints`: `org \0 b` → (id hash, fingerprint) pairs; `org \0 j seq` → what a commit
+//!   changed in them (see `prints.rs`)
+//! - default tree: `format_version`, `poll` (covers every poll number an entry carries)
 //!
 //! Queue sizes per sink and the delivered log's size are counters ([`SinkCounts`], [`LogSize`]),
 //! counted once at open.
@@ -23,10 +27,14 @@ mod delivered;
 mod fingerprints;
 mod messages;
 mod migrate;
+mod numbers;
 mod open;
+mod orgs;
 mod outbox;
+mod prints;
 mod reminders;
 mod sinks;
+mod snapshot;
 mod state;
 mod tx;
 
@@ -35,10 +43,11 @@ pub use dead::{DeadFilter, DeadLetter};
 pub use delivered::{LogSize, Logged};
 pub use fingerprints::Fingerprints;
 pub use messages::{MessageRef, PostAttempt, Posted};
+pub use orgs::OrgState;
 pub use outbox::{Due, OutboxEntry};
 pub use reminders::{DueReminder, ReminderWrite};
 pub use sinks::{Disabled, SinkHealth};
-pub use state::{Commit, Encoded, OrgState, Previous};
+pub use state::{Commit, Encoded, Listed, Previous};
 
 use open::{check_version, open_db};
 use std::path::{Path, PathBuf};
@@ -46,7 +55,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The on-disk format this build reads and writes (older ones are migrated at open).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// What can go wrong with the store; callers branch on `Locked` and `Version`.
 #[derive(Debug, thiserror::Error)]
@@ -136,8 +145,16 @@ pub struct Store {
     counts: Arc<counts::Counts>,
     log: Arc<delivered::LogCounts>,
     health: Arc<tx::Health>,
-    /// Kept by a process that polls more than once (see [`Store::keep_fingerprints`]).
-    fingerprints: Option<Arc<Fingerprints>>,
+    /// Org states and the poll counter, written only when they matter (see `orgs.rs`).
+    polls: Arc<orgs::Polls>,
+    /// The fingerprints of the stored snapshots (see `fingerprints.rs` and `prints.rs`).
+    fingerprints: Arc<Fingerprints>,
+    /// Their tree.
+    prints: sled::Tree,
+    /// The orgs' short numbers.
+    numbers: Arc<numbers::OrgNumbers>,
+    /// Whether an org's set is kept after its listing (see [`Store::keep_fingerprints`]).
+    keep_prints: bool,
 }
 
 impl Store {
@@ -146,6 +163,9 @@ impl Store {
         let db = open_db(path, cache_mb)?;
         let (outbox, outbox_due) = (db.open_tree("outbox")?, db.open_tree("outbox_due")?);
         let dead = db.open_tree("dead_letters")?;
+        let conversations = db.open_tree("conversations")?;
+        let numbers = numbers::OrgNumbers::new(db.open_tree("org_ids")?);
+        let prints = db.open_tree("fingerprints")?;
         let found = check_version(&db, path)?;
         if found < FORMAT_VERSION {
             tracing::info!(
@@ -154,6 +174,9 @@ impl Store {
                 "migrating the store format"
             );
             migrate::migrate(found, &outbox, &outbox_due, &dead)?;
+            if found < 3 {
+                migrate::compact_conversations(&conversations, &numbers, &prints)?;
+            }
             db.insert("format_version", FORMAT_VERSION.to_string().as_bytes())?;
             db.flush()?;
         }
@@ -163,19 +186,23 @@ impl Store {
             counters: Arc::default(),
             sink_health: Arc::new(sinks::HealthCache::load(&sink_state)?),
             sink_state,
-            conversations: db.open_tree("conversations")?,
+            conversations,
             orgs: db.open_tree("orgs")?,
             counts: Arc::new(migrate::count(&outbox, &dead)?),
             log: Arc::new(delivered::count_log(&delivered)?),
             delivered,
             health: Arc::default(),
+            polls: Arc::new(orgs::Polls::open(&db)?),
             outbox,
             outbox_due,
             dead,
             reminders: db.open_tree("reminders")?,
             reminders_due: db.open_tree("reminders_due")?,
             messages: db.open_tree("messages")?,
-            fingerprints: None,
+            fingerprints: Arc::new(Fingerprints::with_seed(prints::seed(&db)?)),
+            prints,
+            numbers: Arc::new(numbers),
+            keep_prints: false,
             db,
         })
     }
@@ -190,54 +217,44 @@ impl Store {
         self.counts.all()
     }
 
-    /// Keeps the fingerprints of stored snapshots in memory, so that a poll reads the store only
-    /// for conversations that differ from what it holds. Worth it for a process that polls again
-    /// and again (about 10 to 21 bytes per stored conversation); `run --once` does without. Call
-    /// before the store is cloned: clones share the fingerprints they were made with.
+    /// Keeps each org's fingerprints in memory after its listing, for the next one: worth it
+    /// for a process that polls again and again (about 16 to 21 bytes per stored conversation).
+    /// Without it (`run --once`), an org's set is loaded from the store for its listing and let
+    /// go after it, so memory holds the orgs being listed, not all of them. Call before the
+    /// store is cloned: clones share the fingerprints they were made with.
     pub fn keep_fingerprints(mut self) -> Store {
-        self.fingerprints = Some(Arc::new(Fingerprints::new()));
+        self.keep_prints = true;
         self
     }
 
-    /// How many fingerprints are held (0 when they are not kept).
+    /// How many fingerprints are held in memory.
     pub fn fingerprint_count(&self) -> usize {
-        self.fingerprints.as_ref().map_or(0, |f| f.len())
+        self.fingerprints.len()
     }
 
-    /// Drops every fingerprint, as a restart would: the next poll reads the store for each
-    /// conversation and learns them again (benchmarks measure that first poll this way).
+    /// Drops every fingerprint held in memory, as a restart would: the next poll loads each
+    /// org's set from the store again (benchmarks measure that first poll this way).
     pub fn forget_fingerprints(&self) {
-        if let Some(fingerprints) = &self.fingerprints {
-            fingerprints.clear();
+        self.fingerprints.clear();
+    }
+
+    /// The listing of `org` is over: its fingerprints are let go unless they are kept.
+    pub fn listing_done(&self, org: &str) {
+        let prints = self.fingerprints.org(org);
+        let mut known = prints.lock();
+        // The org's stored fingerprints are built after its first listing, and their journal
+        // folded into the base when it has grown (see `prints.rs`).
+        match prints::maintain(&self.prints, org, known.len()) {
+            Ok(true) => match self.stored_prints_rebuilt(org) {
+                Ok(set) => prints.loaded(&mut known, set),
+                Err(error) => tracing::warn!(%error, "cannot store the org's fingerprints"),
+            },
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "cannot read the org's fingerprints"),
         }
-    }
-
-    /// Numbers a new poll (1, 2, …, kept across restarts).
-    pub fn next_poll(&self) -> Result<u64> {
-        self.watch(|| self.bump_poll())
-    }
-
-    fn bump_poll(&self) -> Result<u64> {
-        let next = self.db.update_and_fetch("poll", |old| {
-            let last = old
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_be_bytes)
-                .unwrap_or(0);
-            Some((last + 1).to_be_bytes().to_vec())
-        })?;
-        Ok(next
-            .and_then(|b| b.as_ref().try_into().ok())
-            .map(u64::from_be_bytes)
-            .unwrap_or(0))
-    }
-
-    /// The number of the last poll started (0 before the first).
-    pub fn last_poll(&self) -> Result<u64> {
-        let last = self.db.get("poll")?;
-        Ok(last
-            .and_then(|b| b.as_ref().try_into().ok())
-            .map(u64::from_be_bytes)
-            .unwrap_or(0))
+        if !self.keep_prints {
+            prints.forget(&mut known);
+        }
     }
 
     /// What the store has done since it was opened.

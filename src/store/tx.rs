@@ -59,22 +59,22 @@ impl Store {
             .map_err(tx_error)
     }
 
-    /// Runs `work` on the conversations, the outbox and its index, and the reminder clocks and
-    /// their index, as one atomic step.
+    /// Runs `work` on the conversations, the outbox and its index, the reminder clocks and
+    /// their index, the default tree (the poll counter) and the fingerprints, as one atomic step.
     pub(super) fn transact_with_conversations(
         &self,
-        work: impl Fn(Tx, Tx, Tx, Tx, Tx) -> TxResult<()>,
+        work: impl Fn([Tx; 7]) -> TxResult<()>,
     ) -> Result<()> {
         use sled::Transactional;
         let trees = (&self.conversations, &self.outbox, &self.outbox_due);
-        (
-            trees.0,
-            trees.1,
-            trees.2,
+        let more = (
             &self.reminders,
             &self.reminders_due,
-        )
-            .transaction(|(a, b, c, d, e)| work(a, b, c, d, e))
+            &*self.db,
+            &self.prints,
+        );
+        (trees.0, trees.1, trees.2, more.0, more.1, more.2, more.3)
+            .transaction(|(a, b, c, d, e, f, g)| work([a, b, c, d, e, f, g]))
             .map_err(tx_error)
     }
 }

@@ -18,6 +18,7 @@ mod metrics;
 mod metrics_reminders;
 mod operations;
 mod pipeline;
+mod poll_cost;
 mod queues;
 mod queues_admin;
 mod reminders;

@@ -1,0 +1,70 @@
+//! What each record of a page differs from: a snapshot an earlier page of the listing staged,
+//! else the stored one. Records are compared by their text as received (borrowed from the page),
+//! so an unchanged one (nearly all of them) is never parsed beyond the page's quick look; only
+//! the records that differ become [`Conversation`]s.
+
+use super::{Listing, PollContext};
+use crate::api::Record;
+use crate::diff::Stored;
+use crate::event::{Conversation, RecordError};
+use crate::store::{Previous, StoreError};
+
+/// The records of a page that differ at all, with what each differs from (`None`: new); the
+/// snapshots to store again with the same content in the encoding received; and the records
+/// that turned out unusable when parsed in full (their page index and why).
+#[derive(Default)]
+pub(super) struct Differing {
+    pub(super) changed: Vec<Conversation>,
+    pub(super) previous: Vec<Option<Stored>>,
+    pub(super) reencoded: Vec<Stored>,
+    pub(super) unusable: Vec<(usize, RecordError)>,
+}
+
+/// See [`Differing`].
+pub(super) fn previous_of(
+    ctx: &PollContext,
+    listing: &Listing<'_>,
+    page: &[Record<'_>],
+) -> Result<Differing, StoreError> {
+    let staged = &listing.staged;
+    let in_stage: Vec<Option<Option<&Stored>>> = page.iter().map(|r| staged.previous(r)).collect();
+    let unstaged: Vec<&Record<'_>> = page
+        .iter()
+        .zip(&in_stage)
+        .filter_map(|(r, s)| s.is_none().then_some(r))
+        .collect();
+    let mut stored = ctx.store.previous(&listing.org.id, &unstaged)?.into_iter();
+    let mut out = Differing::default();
+    for (i, (record, staged)) in page.iter().zip(in_stage).enumerate() {
+        // `from_store`: only a stored snapshot can be the same content in another encoding.
+        let (before, from_store) = match staged {
+            Some(None) => continue,
+            Some(Some(staged)) => (Some(staged.clone()), false),
+            None => match stored.next().expect("one answer per unstaged conversation") {
+                Previous::Same => continue,
+                Previous::Absent => (None, false),
+                Previous::Differs(encoded) => (Some(encoded.decode()?), true),
+            },
+        };
+        let conversation = match record.conversation() {
+            Ok(conversation) => conversation,
+            Err(error) => {
+                out.unusable.push((i, error));
+                continue;
+            }
+        };
+        let same = |s: &&Stored| from_store && s.conversation == conversation;
+        if let Some(stored) = before.as_ref().filter(same) {
+            // Same content, other encoding (another build, or upstream reformatted): store it
+            // as received once, so the byte comparison holds from now on.
+            out.reencoded.push(Stored {
+                conversation,
+                revision: stored.revision,
+            });
+            continue;
+        }
+        out.previous.push(before);
+        out.changed.push(conversation);
+    }
+    Ok(out)
+}
