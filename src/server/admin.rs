@@ -7,8 +7,9 @@ use super::{error, internal, ServerState, Shared};
 use crate::secret::Secret;
 use crate::store::DeadFilter;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -16,8 +17,10 @@ use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-/// The admin routes, on `server.listen` or on their own `server.admin_listen`.
-pub(super) fn routes() -> Router<Shared> {
+/// The admin routes, on `server.listen` or on their own `server.admin_listen`, every one behind
+/// the token check ([`guard`]), which runs before a handler reads its query or body, so that a
+/// caller without the token learns nothing about them.
+pub(super) fn routes(state: Shared) -> Router<Shared> {
     Router::new()
         .route("/admin/poll", post(poll))
         .route("/admin/dead-letters", get(dead_letters))
@@ -25,6 +28,15 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/admin/dead-letters/{id}/retry", post(retry))
         .route("/admin/replay", post(super::replay::replay))
         .route("/admin/sinks/{name}/enable", post(enable))
+        .route_layer(middleware::from_fn_with_state(state, guard))
+}
+
+/// Lets a request through to its handler only with the admin token.
+async fn guard(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    match refusal(&state, request.headers()) {
+        Some(refused) => refused,
+        None => next.run(request).await,
+    }
 }
 
 /// A page of dead letters when `limit` is not given, and the most one page holds.
@@ -33,7 +45,7 @@ const MAX_PAGE: usize = 1000;
 
 /// The admin token check: the refusal, if any. Off without a configured token, 401 for a
 /// missing or wrong one; compared in constant time.
-pub(super) fn refusal(state: &ServerState, headers: &HeaderMap) -> Option<Response> {
+fn refusal(state: &ServerState, headers: &HeaderMap) -> Option<Response> {
     let Some(token) = state.config.server.admin_token.as_ref() else {
         return Some(error(
             StatusCode::FORBIDDEN,
@@ -62,16 +74,12 @@ fn matches(token: &Secret, given: &str) -> bool {
     bool::from(token.expose().as_bytes().ct_eq(given.as_bytes()))
 }
 
-pub(super) async fn poll(State(state): State<Shared>, headers: HeaderMap) -> Response {
-    if let Some(refused) = refusal(&state, &headers) {
-        return refused;
-    }
+pub(super) async fn poll(State(state): State<Shared>) -> Response {
     state.poll_now.notify_one();
     (StatusCode::ACCEPTED, Json(json!({ "poll": "started" }))).into_response()
 }
 
-/// The query, or a 400 saying what is wrong with it. Read after the token check, so that a
-/// caller without the token learns nothing about the query.
+/// The query, or a 400 saying what is wrong with it.
 fn read<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, String> {
     query
         .map(|Query(query)| query)
@@ -91,12 +99,8 @@ pub(super) struct PageQuery {
 /// `Link: <…?after=ID&limit=N>; rel="next"` header says where the next one starts.
 pub(super) async fn dead_letters(
     State(state): State<Shared>,
-    headers: HeaderMap,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Response {
-    if let Some(refused) = refusal(&state, &headers) {
-        return refused;
-    }
     let page = match read(query) {
         Ok(page) => page,
         Err(wrong) => return error(StatusCode::BAD_REQUEST, wrong),
@@ -142,12 +146,8 @@ pub(super) struct SinkQuery {
 /// Re-queues every dead letter (or every one of `?sink=`), and wakes the workers.
 pub(super) async fn retry_all(
     State(state): State<Shared>,
-    headers: HeaderMap,
     query: Result<Query<SinkQuery>, QueryRejection>,
 ) -> Response {
-    if let Some(refused) = refusal(&state, &headers) {
-        return refused;
-    }
     let query = match read(query) {
         Ok(query) => query,
         Err(wrong) => return error(StatusCode::BAD_REQUEST, wrong),
@@ -166,14 +166,7 @@ pub(super) async fn retry_all(
 }
 
 /// Re-queues one dead letter (a point lookup) and wakes its sink's worker.
-pub(super) async fn retry(
-    State(state): State<Shared>,
-    headers: HeaderMap,
-    Path(id): Path<u64>,
-) -> Response {
-    if let Some(refused) = refusal(&state, &headers) {
-        return refused;
-    }
+pub(super) async fn retry(State(state): State<Shared>, Path(id): Path<u64>) -> Response {
     match state.store.retry_dead_letter(id) {
         Ok(Some(sink)) => {
             state.outbox.wake(&sink);
@@ -186,14 +179,7 @@ pub(super) async fn retry(
 
 /// Enables a disabled sink and wakes its worker: its entries go out now, in detection order.
 /// 404 for a sink that is not configured; `was_disabled: false` when there was nothing to do.
-pub(super) async fn enable(
-    State(state): State<Shared>,
-    headers: HeaderMap,
-    Path(name): Path<String>,
-) -> Response {
-    if let Some(refused) = refusal(&state, &headers) {
-        return refused;
-    }
+pub(super) async fn enable(State(state): State<Shared>, Path(name): Path<String>) -> Response {
     if !state.config.sinks.iter().any(|s| s.name() == name) {
         return error(
             StatusCode::NOT_FOUND,

@@ -58,9 +58,9 @@ pub fn routes(state: Shared, endpoints: Endpoints) -> Router {
         .route("/metrics", get(metrics))
         .route("/status", get(status));
     let routes = match endpoints {
-        Endpoints::All => public.merge(admin::routes()),
+        Endpoints::All => public.merge(admin::routes(state.clone())),
         Endpoints::Public => public,
-        Endpoints::Admin => admin::routes(),
+        Endpoints::Admin => admin::routes(state.clone()),
     };
     routes.with_state(state)
 }

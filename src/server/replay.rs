@@ -3,26 +3,20 @@
 //! optional; TIME is RFC 3339 or a duration ago). Answers `{"queued": N, "sinks": {…}}` and wakes
 //! the workers of the sinks that got entries; 400 with the reason for a body it cannot use.
 
-use super::admin::refusal;
 use super::{error, internal, Shared};
 use crate::replay::{Replayed, Request, Selection};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 
-/// See the module docs. The body is read after the token check, so that a caller without the
-/// token learns nothing about it.
+/// See the module docs (the token is checked before the body is read: see `admin::routes`).
 pub(super) async fn replay(
     State(state): State<Shared>,
-    headers: HeaderMap,
     body: Result<Json<Request>, JsonRejection>,
 ) -> Response {
-    if let Some(refused) = refusal(&state, &headers) {
-        return refused;
-    }
     let request = match body {
         Ok(Json(request)) => request,
         Err(rejection) => return error(StatusCode::BAD_REQUEST, rejection.body_text()),
