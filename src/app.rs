@@ -164,12 +164,9 @@ impl App {
             .config
             .sinks
             .iter()
-            .filter_map(|s| match s {
-                crate::config::SinkConfig::Slack(c) if c.bot_token.is_some() => {
-                    let keep = chrono::Duration::from_std(c.keep_messages).ok()?;
-                    Some((c.name.as_str(), now.checked_sub_signed(keep)?))
-                }
-                _ => None,
+            .filter_map(|s| {
+                let keep = chrono::Duration::from_std(s.keep_messages()?).ok()?;
+                Some((s.name(), now.checked_sub_signed(keep)?))
             })
             .collect();
         if cutoffs.is_empty() {
@@ -252,7 +249,7 @@ fn message_sinks(config: &Config) -> Vec<&str> {
     config
         .sinks
         .iter()
-        .filter(|s| matches!(s, crate::config::SinkConfig::Slack(c) if c.bot_token.is_some()))
+        .filter(|s| s.keep_messages().is_some())
         .map(|s| s.name())
         .collect()
 }

@@ -22,7 +22,7 @@ pub async fn test_sink(config: Config, name: &str) -> ExitCode {
         event.data.org_id = org.id.clone();
     }
     if let crate::config::SinkConfig::Slack(slack) = sink_config {
-        if slack.bot_token.is_some() {
+        if slack.is_app() {
             let timeout = config.delivery.timeout;
             return match crate::sinks::slack::probe_app(slack, timeout, &event).await {
                 Ok(steps) => steps

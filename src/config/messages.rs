@@ -166,6 +166,11 @@ pub struct MessageStyle {
 }
 
 impl SlackSinkConfig {
+    /// Slack app mode (a bot token and the Web API), not an incoming webhook.
+    pub fn is_app(&self) -> bool {
+        self.bot_token.is_some()
+    }
+
     /// The presentation settings.
     pub fn style(&self) -> MessageStyle {
         MessageStyle {

@@ -46,6 +46,15 @@ impl SinkConfig {
         }
     }
 
+    /// How long the sink remembers a conversation's message, for a sink that keeps one message
+    /// per conversation (Slack app mode); `None` for every other sink.
+    pub fn keep_messages(&self) -> Option<std::time::Duration> {
+        match self {
+            SinkConfig::Slack(c) if c.is_app() => Some(c.keep_messages),
+            _ => None,
+        }
+    }
+
     /// Which events the sink receives; `None` means all.
     pub fn filter(&self) -> Option<&Filter> {
         match self {
