@@ -164,10 +164,7 @@ impl App {
             .config
             .sinks
             .iter()
-            .filter_map(|s| {
-                let keep = chrono::Duration::from_std(s.keep_messages()?).ok()?;
-                Some((s.name(), now.checked_sub_signed(keep)?))
-            })
+            .filter_map(|s| Some((s.name(), crate::backoff::ago(now, s.keep_messages()?)?)))
             .collect();
         if cutoffs.is_empty() {
             return Ok(0);

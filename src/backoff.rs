@@ -1,10 +1,19 @@
 //! Retry schedules as data: exponential backoff with full jitter, and `Retry-After` parsing.
-//! Shared by the HyperRep client and the dispatcher, so both back off the same way.
+//! Shared by the HyperRep client and the dispatcher, so both back off the same way. Also [`ago`],
+//! the one way retention and time arguments turn a span into the instant it reaches back to.
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use std::time::Duration;
+
+/// The instant `span` before `now`; `None` when that is before any time chrono can hold (a
+/// retention of centuries reaches back to nothing).
+pub fn ago(now: DateTime<Utc>, span: Duration) -> Option<DateTime<Utc>> {
+    chrono::Duration::from_std(span)
+        .ok()
+        .and_then(|span| now.checked_sub_signed(span))
+}
 
 /// Exponential backoff from `initial` doubling up to `max`, with full jitter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -59,9 +59,7 @@ pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Strin
              duration ago (2h, 30m, 7d)"
         )
     })?;
-    chrono::Duration::from_std(ago)
-        .ok()
-        .and_then(|ago| now.checked_sub_signed(ago))
+    crate::backoff::ago(now, ago)
         .ok_or_else(|| format!("`{text}` ago is before any time this notifier can name"))
 }
 

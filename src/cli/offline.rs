@@ -113,9 +113,7 @@ fn retry_all(store: &Store, sink: Option<String>) -> anyhow::Result<()> {
 
 fn purge(store: &Store, sink: Option<String>, older_than: Option<Duration>) -> anyhow::Result<()> {
     let dead_before = older_than.map(|age| {
-        let age = chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX);
-        chrono::Utc::now()
-            .checked_sub_signed(age)
+        crate::backoff::ago(chrono::Utc::now(), age)
             .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
     });
     let n = store.purge_dead_letters(&DeadFilter { sink, dead_before })?;

@@ -163,8 +163,7 @@ pub fn sweep_dead_letters(
     keep: Duration,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
-    let keep = chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
-    let Some(dead_before) = now.checked_sub_signed(keep) else {
+    let Some(dead_before) = crate::backoff::ago(now, keep) else {
         return Ok(0);
     };
     let filter = DeadFilter {
@@ -188,8 +187,7 @@ pub fn sweep_delivered(
     keep: Duration,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
-    let keep = chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
-    let Some(before) = now.checked_sub_signed(keep) else {
+    let Some(before) = crate::backoff::ago(now, keep) else {
         return Ok(0);
     };
     let purged = store.purge_delivered_before(before)?;
