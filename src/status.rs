@@ -128,7 +128,7 @@ pub fn collect(store: &Store, config: &Config) -> Result<Status, StoreError> {
         sinks: sinks(store, config)?,
         reminders,
         delivered_log: DeliveredLog {
-            size: store.delivered_log_size(),
+            size: store.delivered_log_size()?,
             keep: humantime::format_duration(config.delivery.keep_delivered).to_string(),
         },
     })

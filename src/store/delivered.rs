@@ -6,7 +6,8 @@
 //! the second sink's delivery adds its name to the record instead of a second copy of the body.
 //! The key starts with the event's detection time (its `timestamp`), so a time range is one range
 //! scan and purging by age deletes a prefix of the tree. Records and their bytes are counters
-//! ([`LogCounts`]), counted once at open, so `status` never scans the log.
+//! ([`LogCounts`]), counted by one scan the first time the size is asked for (`status`), not at
+//! open: `run --once`, and a daemon nobody asks, never read the whole log for it.
 
 use super::outbox::{header_millis, index_key, OutboxEntry};
 use super::{corrupt, pair_key, Result, Store};
@@ -51,8 +52,21 @@ pub struct Logged {
     pub sinks: Vec<String>,
 }
 
-/// Counts the log's records and bytes: once, at open.
-pub(super) fn count_log(log: &sled::Tree) -> Result<LogCounts> {
+/// The log's counters once they are counted. Until then changes are not followed: the first
+/// count sees them (deliveries in flight while it runs may be off by one each).
+#[derive(Debug, Default)]
+pub(super) struct LazyCounts(std::sync::OnceLock<LogCounts>);
+
+impl LazyCounts {
+    fn change(&self, entries: i64, bytes: i64) {
+        if let Some(counts) = self.0.get() {
+            counts.change(entries, bytes);
+        }
+    }
+}
+
+/// Counts the log's records and bytes.
+fn count_log(log: &sled::Tree) -> Result<LogCounts> {
     let counts = LogCounts::default();
     for item in log.iter() {
         let (key, value) = item?;
@@ -151,12 +165,19 @@ impl Store {
         Ok(())
     }
 
-    /// The log's size (counters: no scan).
-    pub fn delivered_log_size(&self) -> LogSize {
-        LogSize {
-            events: self.log.entries.load(Ordering::Relaxed),
-            bytes: self.log.bytes.load(Ordering::Relaxed),
-        }
+    /// The log's size: counted by one scan the first time, from counters after.
+    pub fn delivered_log_size(&self) -> Result<LogSize> {
+        let counts = match self.log.0.get() {
+            Some(counts) => counts,
+            None => {
+                let counted = count_log(&self.delivered)?;
+                self.log.0.get_or_init(|| counted)
+            }
+        };
+        Ok(LogSize {
+            events: counts.entries.load(Ordering::Relaxed),
+            bytes: counts.bytes.load(Ordering::Relaxed),
+        })
     }
 
     /// Calls `each` for every logged event detected from `since` to `until` (both included),

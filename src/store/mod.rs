@@ -143,7 +143,7 @@ pub struct Store {
     /// The `sink_state` tree in memory: the dispatcher reads it before every attempt.
     sink_health: Arc<sinks::HealthCache>,
     counts: Arc<counts::Counts>,
-    log: Arc<delivered::LogCounts>,
+    log: Arc<delivered::LazyCounts>,
     health: Arc<tx::Health>,
     /// Org states and the poll counter, written only when they matter (see `orgs.rs`).
     polls: Arc<orgs::Polls>,
@@ -189,7 +189,7 @@ impl Store {
             conversations,
             orgs: db.open_tree("orgs")?,
             counts: Arc::new(migrate::count(&outbox, &dead)?),
-            log: Arc::new(delivered::count_log(&delivered)?),
+            log: Arc::default(),
             delivered,
             health: Arc::default(),
             polls: Arc::new(orgs::Polls::open(&db)?),

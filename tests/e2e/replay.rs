@@ -199,13 +199,13 @@ async fn status_shows_the_log_and_the_log_keeps_events_for_keep_delivered_and_no
     let (now, day) = (chrono::Utc::now(), chrono::Duration::days(1));
     assert_eq!(sweep_delivered(&app.store, keep, now + day * 6).unwrap(), 0);
     assert_eq!(
-        app.store.delivered_log_size().events,
+        app.store.delivered_log_size().unwrap().events,
         2,
         "kept within 7 days"
     );
     assert_eq!(sweep_delivered(&app.store, keep, now + day * 8).unwrap(), 2);
     assert_eq!(
-        app.store.delivered_log_size().events,
+        app.store.delivered_log_size().unwrap().events,
         0,
         "gone after 7 days"
     );
