@@ -102,7 +102,7 @@ impl Store {
     /// Starts a reference for the conversation (no message yet) unless it has one; whether it
     /// had one.
     pub fn track_message(&self, sink: &str, org: &str, conversation: &str) -> Result<bool> {
-        if self.message_ref(sink, org, conversation)?.is_some() {
+        if self.tracks_message(sink, org, conversation)? {
             return Ok(true);
         }
         let fresh = MessageRef {
