@@ -34,10 +34,20 @@ fn address(url: &str) -> SocketAddr {
     rest.split('/').next().unwrap().parse().unwrap()
 }
 
-/// One sink without `ca_file` and one with it, to the same relay, after one new event: the first
-/// must dead-letter the event at once saying why, the second must deliver it.
-async fn refused_without_ca_file_delivered_with_it(world: &World, smtp: &SmtpServer, url: &str) {
-    let toml = world.toml(url);
+/// One sink without `ca_file` and one with it, to the relay at `url` behind `pki`, after one new
+/// event: the first must dead-letter the event at once saying why, the second must deliver it.
+async fn refused_without_ca_file_delivered_with_it(
+    world: &World,
+    smtp: &SmtpServer,
+    url: &str,
+    pki: &Pki,
+) {
+    let sinks = format!(
+        "{}{}",
+        email_sink("untrusting", url, ""),
+        email_sink("trusting", url, &ca_file(pki))
+    );
+    let toml = world.toml(&sinks);
     baseline_then_touch(world, &toml, 1).await;
 
     let report = once(&toml).await;
@@ -63,12 +73,7 @@ async fn starttls_to_a_relay_behind_a_private_ca_needs_ca_file_and_says_so_witho
     let pki = Pki::new("Example Corp Internal CA");
     let smtp = SmtpServer::starttls(&pki);
     let url = format!("{}?tls=required", smtp.url);
-    let sinks = format!(
-        "{}{}",
-        email_sink("untrusting", &url, ""),
-        email_sink("trusting", &url, &ca_file(&pki))
-    );
-    refused_without_ca_file_delivered_with_it(&world, &smtp, &sinks).await;
+    refused_without_ca_file_delivered_with_it(&world, &smtp, &url, &pki).await;
 }
 
 #[tokio::test]
@@ -77,12 +82,7 @@ async fn smtps_to_a_relay_behind_a_private_ca_needs_ca_file_and_says_so_without_
     let pki = Pki::new("Example Corp Internal CA");
     let smtp = SmtpServer::start();
     let url = format!("smtps://{}", tls_front(&pki, address(&smtp.url)));
-    let sinks = format!(
-        "{}{}",
-        email_sink("untrusting", &url, ""),
-        email_sink("trusting", &url, &ca_file(&pki))
-    );
-    refused_without_ca_file_delivered_with_it(&world, &smtp, &sinks).await;
+    refused_without_ca_file_delivered_with_it(&world, &smtp, &url, &pki).await;
 }
 
 #[tokio::test]
