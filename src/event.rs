@@ -97,7 +97,9 @@ pub enum RecordError {
 #[derive(Debug, Clone)]
 pub struct Conversation {
     id: String,
-    raw: Map<String, Value>,
+    /// Shared: a conversation is cloned into its snapshot, its event and its outbox entries,
+    /// and a map of a dozen fields is the dearest part of a change to copy.
+    raw: Arc<Map<String, Value>>,
     /// The record's JSON text as received (or as stored), when known: comparing it with the
     /// stored text is the steady-state fast path, so it is never re-serialised for that.
     text: Option<Arc<str>>,
@@ -139,7 +141,7 @@ impl Conversation {
         }
         Ok(Conversation {
             id,
-            raw,
+            raw: Arc::new(raw),
             text: None,
         })
     }
@@ -182,7 +184,7 @@ impl Conversation {
         match &self.text {
             Some(text) => Cow::Borrowed(text.as_bytes()),
             None => {
-                Cow::Owned(serde_json::to_vec(&self.raw).expect("a JSON map always serialises"))
+                Cow::Owned(serde_json::to_vec(&*self.raw).expect("a JSON map always serialises"))
             }
         }
     }

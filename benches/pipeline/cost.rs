@@ -11,6 +11,7 @@ use crate::cost_pages::{serve, Served};
 use crate::cost_peer::Peer;
 use crate::cost_rows;
 use crate::cost_service::{cron, store_of, write_config, Daemon};
+use crate::cost_sled;
 use crate::measure::{median, median_of, Row, Sample};
 use crate::Bench;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -152,6 +153,34 @@ pub fn cost(bench: &Bench) -> Vec<Row> {
     rows
 }
 
+/// Only the daemon's steady polls against the floor (`cost-daemon`): what to profile when
+/// they are the figures that miss.
+pub fn daemon_only(bench: &Bench) -> Vec<Row> {
+    let hook = hook(bench);
+    let served = serve(bench, 10, 10_000, RUNS + 1);
+    let floor = Floor::new(&served);
+    let (_, steady) = daemon(bench, &served, &floor, &hook);
+    let floors = steady.unchanged.iter().chain(&steady.changed).map(|p| p.1);
+    let mut rows = cost_rows::floor(&median(floors.collect()));
+    rows.extend(cost_rows::mode(
+        "daemon, 0 changed",
+        &steady.unchanged,
+        None,
+    ));
+    rows.extend(cost_rows::mode(
+        "daemon, 0.5% changed",
+        &steady.changed,
+        None,
+    ));
+    rows
+}
+
+/// Only the first poll of 100,000 conversations in one org (`cost-baseline`): what to profile
+/// when the baseline is the figure that misses.
+pub fn first_poll(bench: &Bench) -> Vec<Row> {
+    baseline(bench, &hook(bench))
+}
+
 /// The rows of the 10 orgs: the floor (every floor run), both modes in both cases, their
 /// baselines, and the peer when it ran.
 fn rows(
@@ -205,11 +234,17 @@ fn baseline(bench: &Bench, hook: &Hook) -> Vec<Row> {
     store_bytes.sort();
     let listing = &served.listing;
     let store = store_bytes[store_bytes.len() / 2];
-    cost_rows::baseline(&pairs, store, listing.conversations, listing.json_bytes)
+    let mut rows = cost_rows::baseline(&pairs, store, listing.conversations, listing.json_bytes);
+    // The value: the record without its id, and two bytes of revision and the id's place.
+    let value = (listing.json_bytes / listing.conversations) as usize - cost_sled::ID_BYTES + 2;
+    let (sled, sled_bytes) = cost_sled::sled_alone(bench, listing.conversations as usize, value);
+    let floor = median(pairs.iter().map(|p| p.1).collect());
+    rows.extend(cost_rows::sled_alone(&floor, &sled, sled_bytes, listing));
+    rows
 }
 
 /// What `du` says a directory takes on disk: the blocks of every file under it, in bytes.
-fn disk_usage(dir: &std::path::Path) -> u64 {
+pub fn disk_usage(dir: &std::path::Path) -> u64 {
     use std::os::unix::fs::MetadataExt;
     let mut total = 0;
     for entry in std::fs::read_dir(dir).unwrap().flatten() {

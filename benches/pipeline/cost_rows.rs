@@ -104,3 +104,27 @@ pub fn baseline(pairs: &[(Sample, Sample)], store: u64, conversations: u64, json
         .target(true, 2.0),
     ]
 }
+
+/// sled alone storing as many keys and values of the same sizes (see `cost_sled`): the floor
+/// of a store with a key per conversation, against the listing floor and the JSON.
+pub fn sled_alone(
+    floor: &Sample,
+    sled: &Sample,
+    bytes: u64,
+    listing: &crate::cost_pages::Listing,
+) -> Vec<Row> {
+    let case = "sled alone, 100,000 keys";
+    vec![
+        row(case, "wall", wall(sled), "s"),
+        row(case, "CPU", cpu(sled), "s"),
+        row(case, "wall / listing floor", wall(sled) / wall(floor), "x"),
+        row(case, "CPU / listing floor", cpu(sled) / cpu(floor), "x"),
+        row(case, "bytes on disk (du)", bytes as f64, "B"),
+        row(
+            case,
+            "bytes / JSON",
+            bytes as f64 / listing.json_bytes as f64,
+            "x",
+        ),
+    ]
+}

@@ -11,6 +11,7 @@ mod cost_pages;
 mod cost_peer;
 mod cost_rows;
 mod cost_service;
+mod cost_sled;
 mod daemon;
 mod deliver;
 mod measure;
@@ -154,6 +155,13 @@ fn main() {
     }
     if run("cost") {
         rows.extend(cost::cost(&bench));
+    }
+    // Part of `cost`: only when named.
+    if wanted.iter().any(|w| w == "cost-baseline") {
+        rows.extend(cost::first_poll(&bench));
+    }
+    if wanted.iter().any(|w| w == "cost-daemon") {
+        rows.extend(cost::daemon_only(&bench));
     }
     measure::report(&rows);
 }

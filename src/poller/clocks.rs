@@ -4,7 +4,7 @@
 //! listing showed (and whose stored snapshot, which it confirmed, is still in the state).
 //! Unchanged conversations cost nothing here: their clocks wait in the store's due-time index.
 
-use super::{hash_id, Listing, PollContext};
+use super::{Listing, PollContext};
 use crate::diff::{DiffContext, Stored};
 use crate::event::Conversation;
 use crate::reminders::{
@@ -56,7 +56,7 @@ pub(super) fn due(
 ) -> Result<(), StoreError> {
     let org = listing.org;
     for due in ctx.store.due_reminders(&org.id, now)? {
-        if !listing.ids_seen.contains(&hash_id(&due.conversation)) {
+        if !listing.ids_seen.contains(&due.conversation) {
             continue; // not shown by this listing: no reminder for what may be gone
         }
         let previous = ctx

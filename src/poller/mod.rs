@@ -7,6 +7,7 @@
 
 mod cadence;
 mod clocks;
+mod ids;
 mod page;
 mod previous;
 mod removals;
@@ -22,7 +23,6 @@ use crate::metrics::Metrics;
 use crate::store::{OrgState, Store};
 use chrono::Utc;
 use futures::StreamExt;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -46,12 +46,6 @@ pub struct PollContext {
     pub concurrency: usize,
     /// Where polls, pages and events are counted.
     pub metrics: Metrics,
-}
-
-fn hash_id(id: &str) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    id.hash(&mut hasher);
-    hasher.finish()
 }
 
 /// Lists every page of `org`, then records the outcome in the org's state.
@@ -89,6 +83,10 @@ async fn list_org(
 ) -> OrgReport {
     let emit = state.baseline_done || ctx.initial == InitialMode::Notify;
     let mut listing = Listing::new(org, poll, emit);
+    // A failed read only costs the shortcut: the store is then asked about every record.
+    if matches!(ctx.store.knows_org(&org.id), Ok(false)) {
+        listing = listing.of_new_org();
+    }
     let outcome = loop {
         match poll_page(ctx, &mut listing, cancel).await {
             PageOutcome::More => continue,

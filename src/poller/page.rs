@@ -1,9 +1,10 @@
 //! One page of a listing: fetch it, diff it against what earlier pages staged and what the store
 //! holds, stage its changes, and commit what is staged when it is due or the listing ends.
 
+use super::ids::IdSet;
 use super::previous::{previous_of, Differing};
 use super::staged::Staged;
-use super::{hash_id, PollContext};
+use super::PollContext;
 use crate::api::{ApiError, Page, Record};
 use crate::config::OrgConfig;
 use crate::diff::{diff_page, DiffContext};
@@ -40,7 +41,11 @@ pub struct Listing<'a> {
     pub(super) poll: u64,
     cursor: Option<String>,
     cursors_seen: HashSet<String>,
-    pub(super) ids_seen: HashSet<u64>,
+    pub(super) ids_seen: IdSet,
+    /// While listing an org the store held nothing of as the listing began: the ids this
+    /// listing staged. Any other id cannot be stored, so it is not looked up (a first listing
+    /// of 100,000 conversations would otherwise read the store 100,000 times for nothing).
+    pub(super) new_ids: Option<IdSet>,
     pub(super) emit: bool,
     pub(super) records_without_id: usize,
     pub(super) staged: Staged,
@@ -61,12 +66,19 @@ impl<'a> Listing<'a> {
             poll,
             cursor: None,
             cursors_seen: HashSet::new(),
-            ids_seen: HashSet::new(),
+            ids_seen: IdSet::default(),
+            new_ids: None,
             emit,
             records_without_id: 0,
             staged: Staged::default(),
             report,
         }
+    }
+
+    /// Tells the listing that the store holds nothing of its org yet (see `new_ids`).
+    pub fn of_new_org(mut self) -> Self {
+        self.new_ids = Some(IdSet::default());
+        self
     }
 }
 
@@ -174,22 +186,35 @@ fn stage_page(ctx: &PollContext, listing: &mut Listing<'_>, page: &Page) -> Resu
         page.skipped.len() + unusable.len(),
     );
     ctx.metrics.page(&org.id, usable, skipped);
-    if ctx.detect_removed || !ctx.rules.is_empty() {
-        // Only removal detection and reminders (sent only for what the listing showed) need
-        // every id of the listing; without them, memory stays per page.
-        let unusable: Vec<usize> = differing.unusable.iter().map(|(i, _)| *i).collect();
-        let ids = records
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !unusable.contains(i))
-            .map(|(_, r)| hash_id(r.id));
-        listing.ids_seen.extend(ids);
-    }
+    note_ids(ctx, listing, &records, &differing.unusable);
     let staged = &mut listing.staged;
     staged.pages += 1;
     staged.conversations += usable;
     staged.skipped += skipped;
     Ok(())
+}
+
+/// Remembers the ids of a page's usable records, where the listing needs them.
+fn note_ids(
+    ctx: &PollContext,
+    listing: &mut Listing<'_>,
+    records: &[Record<'_>],
+    unusable: &[(usize, RecordError)],
+) {
+    // Only removal detection and reminders (sent only for what the listing showed) need every
+    // id of the listing; without them (and after a first listing), memory stays per page.
+    let every_id = ctx.detect_removed || !ctx.rules.is_empty();
+    for (i, record) in records.iter().enumerate() {
+        if unusable.iter().any(|(at, _)| *at == i) {
+            continue;
+        }
+        if let Some(new_ids) = &mut listing.new_ids {
+            new_ids.insert(record.id);
+        }
+        if every_id {
+            listing.ids_seen.insert(record.id);
+        }
+    }
 }
 
 fn note_skipped<'e>(
@@ -202,7 +227,7 @@ fn note_skipped<'e>(
         match error {
             // The id is known, so the conversation was seen: it is not a removal.
             RecordError::WrongType { id, .. } if ctx.detect_removed => {
-                listing.ids_seen.insert(hash_id(id));
+                listing.ids_seen.insert(id);
             }
             RecordError::WrongType { .. } => {}
             _ => listing.records_without_id += 1,

@@ -20,6 +20,16 @@ pub(super) struct Differing {
     pub(super) unusable: Vec<(usize, RecordError)>,
 }
 
+/// What the listing knows of a record before the store is asked.
+enum Known<'s> {
+    /// An earlier page staged it: `None` when exactly this, else what was staged.
+    Staged(Option<&'s Stored>),
+    /// Not stored: its org is new to the store and no page of this listing had it.
+    New,
+    /// The store knows.
+    Unknown,
+}
+
 /// See [`Differing`].
 pub(super) fn previous_of(
     ctx: &PollContext,
@@ -27,20 +37,29 @@ pub(super) fn previous_of(
     page: &[Record<'_>],
 ) -> Result<Differing, StoreError> {
     let staged = &listing.staged;
-    let in_stage: Vec<Option<Option<&Stored>>> = page.iter().map(|r| staged.previous(r)).collect();
+    let in_stage: Vec<Known<'_>> = page
+        .iter()
+        .map(|r| match (staged.previous(r), &listing.new_ids) {
+            (Some(staged), _) => Known::Staged(staged),
+            // An org new to the store holds only what this listing staged: nothing to read.
+            (None, Some(new_ids)) if !new_ids.contains(r.id) => Known::New,
+            (None, _) => Known::Unknown,
+        })
+        .collect();
     let unstaged: Vec<&Record<'_>> = page
         .iter()
         .zip(&in_stage)
-        .filter_map(|(r, s)| s.is_none().then_some(r))
+        .filter_map(|(r, s)| matches!(s, Known::Unknown).then_some(r))
         .collect();
     let mut stored = ctx.store.previous(&listing.org.id, &unstaged)?.into_iter();
     let mut out = Differing::default();
     for (i, (record, staged)) in page.iter().zip(in_stage).enumerate() {
         // `from_store`: only a stored snapshot can be the same content in another encoding.
         let (before, from_store) = match staged {
-            Some(None) => continue,
-            Some(Some(staged)) => (Some(staged.clone()), false),
-            None => match stored.next().expect("one answer per unstaged conversation") {
+            Known::Staged(None) => continue,
+            Known::Staged(Some(staged)) => (Some(staged.clone()), false),
+            Known::New => (None, false),
+            Known::Unknown => match stored.next().expect("one answer per unstaged conversation") {
                 Previous::Same => continue,
                 Previous::Absent => (None, false),
                 Previous::Differs(encoded) => (Some(encoded.decode()?), true),

@@ -1,6 +1,6 @@
 //! Removals: after a complete listing, the stored conversations it lacked.
 
-use super::{hash_id, Listing, PollContext};
+use super::{Listing, PollContext};
 use crate::diff::{removed_event, DiffContext};
 use crate::event::EventType;
 use crate::store::{Commit, StoreError};
@@ -30,7 +30,7 @@ pub(super) fn removals(
     let (mut confirmed, mut missing) = (Vec::new(), Vec::new());
     for id in ctx.store.stored_ids(&org.id) {
         let id = id?;
-        if listing.ids_seen.contains(&hash_id(&id)) {
+        if listing.ids_seen.contains(&id) {
             continue;
         }
         if !suspected.contains(id.as_str()) {

@@ -60,15 +60,15 @@ impl Fingerprints {
         }
     }
 
-    /// Follows a commit in the org's set `known` (locked across the commit): the snapshots it
-    /// replaced or deleted leave, the ones it wrote join. After a failed commit, what the store
+    /// Follows a commit in the org's set `known` (locked across the commit): the fingerprints of
+    /// the snapshots it replaced or deleted leave, those of the ones it wrote join. After a failed commit, what the store
     /// holds is not certain: the set is emptied and learned again from reads.
-    pub fn follow<'a>(
+    pub fn follow(
         &self,
         known: &mut Set,
         committed: bool,
-        replaced: impl IntoIterator<Item = &'a [u8]>,
-        written: impl IntoIterator<Item = &'a [u8]>,
+        replaced: impl IntoIterator<Item = u64>,
+        written: impl IntoIterator<Item = u64>,
     ) {
         if !committed {
             // The caller forgets the org's set (what the store holds is not certain).
@@ -76,10 +76,10 @@ impl Fingerprints {
             return;
         }
         for old in replaced {
-            known.remove(&self.of(old));
+            known.remove(&old);
         }
         for new in written {
-            known.insert(self.of(new));
+            known.insert(new);
         }
     }
 
@@ -116,9 +116,11 @@ impl Default for Fingerprints {
 }
 
 /// One org's fingerprints, and whether they were loaded from the store (see `prints.rs`);
-/// until they are, the set holds only what was learned from reads and commits.
+/// until they are, the set holds only what was learned from reads and commits. While an org
+/// new to the store is listed for the first time, also every (id hash, fingerprint) pair it
+/// stored: its base on disk is then written from them, not from a scan of every snapshot.
 #[derive(Debug, Default)]
-pub struct OrgPrints(Mutex<Set>, AtomicBool);
+pub struct OrgPrints(Mutex<Set>, AtomicBool, Mutex<Option<HashMap<u64, u64>>>);
 
 impl OrgPrints {
     /// The set, locked. If a thread panicked while holding it, the set may no longer match the
@@ -147,5 +149,39 @@ impl OrgPrints {
     pub fn forget(&self, set: &mut Set) {
         set.clear();
         self.1.store(false, Ordering::SeqCst);
+        *self.first_base() = None;
+    }
+
+    fn first_base(&self) -> MutexGuard<'_, Option<HashMap<u64, u64>>> {
+        self.2.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Follows a commit's `(id hash, Some(print))` writes and `(id hash, None)` deletions in
+    /// the pairs of a first listing: they start with the commit that gave the org its number
+    /// (`new_org`: nothing of it was stored before), and are dropped for good by a failed
+    /// commit (what the store holds is then not certain; the base is built by a scan).
+    pub fn follow_base(&self, new_org: bool, committed: bool, changes: &[(u64, Option<u64>)]) {
+        let mut base = self.first_base();
+        if !committed {
+            *base = None;
+            return;
+        }
+        if new_org {
+            *base = Some(HashMap::new());
+        }
+        let Some(pairs) = base.as_mut() else {
+            return;
+        };
+        for &(hash, print) in changes {
+            match print {
+                Some(print) => pairs.insert(hash, print),
+                None => pairs.remove(&hash),
+            };
+        }
+    }
+
+    /// Takes the pairs of a first listing, when they were followed from its start.
+    pub fn take_base(&self) -> Option<HashMap<u64, u64>> {
+        self.first_base().take()
     }
 }

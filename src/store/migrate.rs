@@ -100,7 +100,7 @@ fn compact_one(key: &[u8], value: &[u8], numbers: &OrgNumbers) -> Result<(Vec<u8
         .split_at_checked(8)
         .ok_or_else(|| corrupt("version 2 snapshot", "too short"))?;
     let revision = u64::from_be_bytes(revision.try_into().expect("8 bytes"));
-    let number = numbers.get_or_make(org)?;
+    let (number, _) = numbers.get_or_make(org)?;
     Ok((
         snapshot::key(number, id),
         snapshot::encode(revision, id, json),

@@ -21,6 +21,7 @@
 //! Queue sizes per sink and the delivered log's size are counters ([`SinkCounts`], [`LogSize`]),
 //! counted once at open.
 
+mod commit;
 mod counts;
 mod dead;
 mod delivered;
@@ -38,6 +39,7 @@ mod snapshot;
 mod state;
 mod tx;
 
+pub use commit::Commit;
 pub use counts::SinkCounts;
 pub use dead::{DeadFilter, DeadLetter};
 pub use delivered::{LogSize, Logged};
@@ -47,7 +49,7 @@ pub use orgs::OrgState;
 pub use outbox::{Due, OutboxEntry};
 pub use reminders::{DueReminder, ReminderWrite};
 pub use sinks::{Disabled, SinkHealth};
-pub use state::{Commit, Encoded, Listed, Previous};
+pub use state::{Encoded, Listed, Previous};
 
 use open::{check_version, open_db};
 use std::path::{Path, PathBuf};
@@ -244,8 +246,9 @@ impl Store {
         let mut known = prints.lock();
         // The org's stored fingerprints are built after its first listing, and their journal
         // folded into the base when it has grown (see `prints.rs`).
+        let first = prints.take_base();
         match prints::maintain(&self.prints, org, known.len()) {
-            Ok(true) => match self.stored_prints_rebuilt(org) {
+            Ok(true) => match self.first_prints(org, first) {
                 Ok(set) => prints.loaded(&mut known, set),
                 Err(error) => tracing::warn!(%error, "cannot store the org's fingerprints"),
             },

@@ -40,14 +40,15 @@ impl OrgNumbers {
     }
 
     /// The org's number, given now when it has none (written at once: the keys about to be
-    /// written need it, and a number given is never given again).
-    pub(super) fn get_or_make(&self, org: &str) -> Result<u32> {
+    /// written need it, and a number given is never given again); and whether it was given by
+    /// this call.
+    pub(super) fn get_or_make(&self, org: &str) -> Result<(u32, bool)> {
         if let Some(number) = self.get(org)? {
-            return Ok(number);
+            return Ok((number, false));
         }
         let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(&number) = known.get(org) {
-            return Ok(number); // given by another thread meanwhile
+            return Ok((number, false)); // given by another thread meanwhile
         }
         let highest = self
             .tree
@@ -59,6 +60,14 @@ impl OrgNumbers {
         let number = highest + 1;
         self.tree.insert(org.as_bytes(), &number.to_be_bytes())?;
         known.insert(org.to_string(), number);
-        Ok(number)
+        Ok((number, true))
+    }
+}
+
+impl super::Store {
+    /// Whether anything of `org` was ever stored (it has a number). A listing of an org it was
+    /// not knows that none of the org's conversations is stored but those it writes itself.
+    pub fn knows_org(&self, org: &str) -> Result<bool> {
+        Ok(self.numbers.get(org)?.is_some())
     }
 }

@@ -108,6 +108,14 @@ fn write_base(tree: &sled::Tree, org: &str, pairs: &HashMap<u64, u64>) -> Result
     Ok(())
 }
 
+/// Writes the org's first base from what its first listing stored (see
+/// [`OrgPrints::follow_base`](super::fingerprints::OrgPrints::follow_base)); returns the
+/// fingerprints.
+pub(super) fn write_first(tree: &sled::Tree, org: &str, pairs: HashMap<u64, u64>) -> Result<Set> {
+    write_base(tree, org, &pairs)?;
+    Ok(pairs.into_values().collect())
+}
+
 /// Builds the org's base from its stored snapshots, `(id, fingerprint)`; returns the
 /// fingerprints.
 pub(super) fn rebuild(
@@ -147,7 +155,7 @@ pub(super) fn maintain(tree: &sled::Tree, org: &str, count: usize) -> Result<boo
 pub(super) type Changes = Vec<(u64, Option<u64>)>;
 
 /// Appends `changes` to the org's journal as entry `seq`, inside a commit's transaction;
-/// nothing when the org has no base yet (it will be built from the snapshots).
+/// nothing when the org has no base yet (it will be built after its listing).
 pub(super) fn apply(
     tx: &sled::transaction::TransactionalTree,
     org: &str,
@@ -171,16 +179,12 @@ impl Store {
     pub(super) fn print_changes(
         &self,
         writes: &[(Vec<u8>, Vec<u8>)],
+        prints: Vec<u64>,
         deletes: &[Vec<u8>],
     ) -> Changes {
         let seed = self.fingerprints.seed();
         let id = |key: &[u8]| id_hash(seed, super::snapshot::id_of(key));
-        let written = writes.iter().map(|(key, value)| {
-            (
-                id(key),
-                Some(self.fingerprints.of(&super::state::text_of(key, value))),
-            )
-        });
+        let written = (writes.iter().zip(prints)).map(|((key, _), print)| (id(key), Some(print)));
         let deleted = deletes.iter().map(|key| (id(key), None));
         written.chain(deleted).collect()
     }
@@ -198,6 +202,15 @@ impl Store {
         self.stored_prints_rebuilt(org)
     }
 
+    /// The org's first base: from what its first listing stored when that is known in full,
+    /// else from its snapshots.
+    pub(super) fn first_prints(&self, org: &str, first: Option<HashMap<u64, u64>>) -> Result<Set> {
+        match first {
+            Some(pairs) => self.watch(|| write_first(&self.prints, org, pairs)),
+            None => self.stored_prints_rebuilt(org),
+        }
+    }
+
     /// The org's fingerprints, built from its snapshots and stored.
     pub(super) fn stored_prints_rebuilt(&self, org: &str) -> Result<Set> {
         let snapshots = self.org_snapshots(org).map(|item| {
@@ -207,5 +220,61 @@ impl Store {
         });
         let seed = self.fingerprints.seed();
         self.watch(|| rebuild(&self.prints, org, seed, snapshots))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::Stored;
+    use crate::event::Conversation;
+    use crate::store::Commit;
+
+    fn write(store: &Store, ids: &[(&str, bool)], deletes: &[&str]) {
+        let stored = |(id, read): &(&str, bool)| Stored {
+            revision: 0,
+            conversation: Conversation::from_value(
+                serde_json::json!({"conversation_id": id, "is_read": read}),
+            )
+            .unwrap(),
+        };
+        let commit = Commit {
+            writes: ids.iter().map(stored).collect(),
+            deletes: deletes.iter().map(|d| d.to_string()).collect(),
+            ..Commit::default()
+        };
+        store.commit("o", &commit).unwrap();
+    }
+
+    #[test]
+    fn a_first_listing_stores_the_fingerprints_a_scan_of_its_snapshots_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 8).unwrap();
+        write(&store, &[("c1", false), ("c2", false), ("c3", false)], &[]);
+        write(&store, &[("c2", true)], &["c3"]);
+        store.listing_done("o");
+        let first = load(&store.prints, "o")
+            .unwrap()
+            .expect("a base, after the listing");
+        let scanned = store.stored_prints_rebuilt("o").unwrap();
+        assert_eq!(first, scanned);
+        assert_eq!(first.len(), 2, "c1 and c2 as they are now; c3 is gone");
+    }
+
+    #[test]
+    fn an_org_stored_before_this_process_gets_its_base_from_a_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 8).unwrap();
+        write(&store, &[("c1", false)], &[]);
+        drop(store);
+        let store = Store::open(dir.path(), 8).unwrap();
+        write(&store, &[("c2", false)], &[]);
+        store.listing_done("o");
+        let base = load(&store.prints, "o").unwrap().expect("a base");
+        assert_eq!(
+            base.len(),
+            2,
+            "c1 comes from the scan: the listing never wrote it"
+        );
     }
 }
