@@ -2,8 +2,8 @@
 //! letters, and the atomic commit that ties state and outbox together.
 //!
 //! Trees and keys:
-//! - `conversations`: org number (u32 BE) + conversation → revision, snapshot JSON less its id
-//!   (see `snapshot.rs`)
+//! - `snapshots`: org number (u32 BE) + conversation → revision, snapshot JSON tokenized, less
+//!   its id (see `snapshot.rs`; formats 1–3 kept them in `conversations`)
 //! - `org_ids`: `org` → its number (u32 BE, see `numbers.rs`)
 //! - `orgs`: `org` → [`OrgState`] JSON (written when its outcome changes, see `orgs.rs`)
 //! - `outbox`: `sink \0 seq` (u64 BE) → next attempt (i64 BE, ms) + [`OutboxEntry`] JSON
@@ -28,6 +28,7 @@ mod delivered;
 mod fingerprints;
 mod messages;
 mod migrate;
+mod migrate_snapshots;
 mod numbers;
 mod open;
 mod orgs;
@@ -37,6 +38,7 @@ mod reminders;
 mod sinks;
 mod snapshot;
 mod state;
+mod tokens;
 mod tx;
 
 pub use commit::Commit;
@@ -57,7 +59,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The on-disk format this build reads and writes (older ones are migrated at open).
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// What can go wrong with the store; callers branch on `Locked` and `Version`.
 #[derive(Debug, thiserror::Error)]
@@ -165,7 +167,7 @@ impl Store {
         let db = open_db(path, cache_mb)?;
         let (outbox, outbox_due) = (db.open_tree("outbox")?, db.open_tree("outbox_due")?);
         let dead = db.open_tree("dead_letters")?;
-        let conversations = db.open_tree("conversations")?;
+        let conversations = db.open_tree("snapshots")?;
         let numbers = numbers::OrgNumbers::new(db.open_tree("org_ids")?);
         let prints = db.open_tree("fingerprints")?;
         let found = check_version(&db, path)?;
@@ -176,9 +178,7 @@ impl Store {
                 "migrating the store format"
             );
             migrate::migrate(found, &outbox, &outbox_due, &dead)?;
-            if found < 3 {
-                migrate::compact_conversations(&conversations, &numbers, &prints)?;
-            }
+            migrate_snapshots::move_snapshots(found, &db, &conversations, &numbers, &prints)?;
             db.insert("format_version", FORMAT_VERSION.to_string().as_bytes())?;
             db.flush()?;
         }

@@ -1,13 +1,18 @@
-//! How a conversation is kept in the `conversations` tree (format 3): compact, without saying
+//! How a conversation is kept in the `snapshots` tree (format 4): compact, without saying
 //! anything twice.
 //!
 //! - key: the org's number (u32 BE, from the `org_ids` tree) + the conversation id. Org ids are
 //!   60–100 characters; repeating one in every key of its org cost as much as the id itself.
-//! - value: the revision (LEB128), then where the id was cut out of the text (LEB128, plus one;
-//!   0: not cut), then the JSON text as received without that copy of the id. The id is in the
-//!   key already; the text is put back together byte for byte, so fingerprints and the byte
-//!   comparison with a received record are unchanged.
+//! - value: the revision (LEB128), then the JSON text as received, tokenized: the id (in the key
+//!   already) and the field names and common pairs every record repeats each stand for one token
+//!   byte (see `tokens.rs`). A text that holds a token byte (never valid JSON) or starts with a
+//!   zero byte is kept as received after a zero byte instead (a tokenized text never starts
+//!   with one). Either way the text is given back byte for byte, so fingerprints (a hash of
+//!   the text) and the byte comparison with a received record are unchanged.
+//!
+//! Format 3 kept the text whole but for its id (see `migrate_snapshots.rs`, which reads it).
 
+use super::tokens::{self, ID};
 use super::{corrupt, Result};
 use std::borrow::Cow;
 
@@ -32,7 +37,7 @@ fn push_number(out: &mut Vec<u8>, mut n: u64) {
     out.push(n as u8);
 }
 
-fn take_number(bytes: &mut &[u8]) -> Result<u64> {
+pub(super) fn take_number(bytes: &mut &[u8]) -> Result<u64> {
     let mut n = 0u64;
     for shift in (0..64).step_by(7) {
         let (&byte, rest) = bytes
@@ -47,25 +52,32 @@ fn take_number(bytes: &mut &[u8]) -> Result<u64> {
     Err(corrupt("snapshot", "a number too long"))
 }
 
+/// Marks a text kept as received (see the module docs).
+const AS_RECEIVED: u8 = 0;
+
 /// The value for `text` (the record's JSON) of conversation `id` at `revision`.
 pub(super) fn encode(revision: u64, id: &[u8], text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len() + 4);
+    let mut out = Vec::with_capacity(text.len() / 2 + 4);
     push_number(&mut out, revision);
+    if text.first() == Some(&AS_RECEIVED) || !tokens::can_take(text) {
+        out.push(AS_RECEIVED);
+        out.extend_from_slice(text);
+        return out;
+    }
     // The id as a JSON string, quotes included, so that it is the id and not part of a value.
-    let cut = quoted_at(text, id);
-    push_number(&mut out, cut.map_or(0, |at| at as u64 + 1));
-    match cut {
+    match quoted_at(text, id) {
         Some(at) => {
-            out.extend_from_slice(&text[..at]);
-            out.extend_from_slice(&text[at + id.len()..]);
+            tokens::push_tokenized(&mut out, &text[..at]);
+            out.push(ID);
+            tokens::push_tokenized(&mut out, &text[at + id.len()..]);
         }
-        None => out.extend_from_slice(text),
+        None => tokens::push_tokenized(&mut out, text),
     }
     out
 }
 
 /// Where `id` is in `text` between quotes, when it is (not when it was sent with escapes).
-fn quoted_at(text: &[u8], id: &[u8]) -> Option<usize> {
+pub(super) fn quoted_at(text: &[u8], id: &[u8]) -> Option<usize> {
     if id.is_empty() {
         return None;
     }
@@ -85,59 +97,51 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// A value taken apart: the revision, where the id goes back, and the rest of the text.
-struct Parts<'a> {
-    revision: u64,
-    cut: Option<usize>,
-    rest: &'a [u8],
+/// A value's text: as received, or tokenized.
+enum Body<'a> {
+    AsReceived(&'a [u8]),
+    Tokenized(&'a [u8]),
 }
 
-fn parts(value: &[u8]) -> Result<Parts<'_>> {
+fn parts(value: &[u8]) -> Result<(u64, Body<'_>)> {
     let mut bytes = value;
     let revision = take_number(&mut bytes)?;
-    let cut = take_number(&mut bytes)?;
-    let cut = cut.checked_sub(1).map(|at| at as usize);
-    if cut.is_some_and(|at| at > bytes.len()) {
-        return Err(corrupt("snapshot", "the id's place is past the end"));
-    }
-    Ok(Parts {
-        revision,
-        cut,
-        rest: bytes,
-    })
+    let body = match bytes.split_first() {
+        Some((&AS_RECEIVED, text)) => Body::AsReceived(text),
+        _ => Body::Tokenized(bytes),
+    };
+    Ok((revision, body))
 }
 
 /// The revision and the JSON text of a value.
 pub(super) fn decode<'a>(value: &'a [u8], id: &[u8]) -> Result<(u64, Cow<'a, [u8]>)> {
-    let Parts {
-        revision,
-        cut,
-        rest,
-    } = parts(value)?;
-    let Some(at) = cut else {
-        return Ok((revision, Cow::Borrowed(rest)));
+    let (revision, body) = parts(value)?;
+    let body = match body {
+        Body::AsReceived(text) => return Ok((revision, Cow::Borrowed(text))),
+        Body::Tokenized(body) => body,
     };
-    let mut text = Vec::with_capacity(rest.len() + id.len());
-    text.extend_from_slice(&rest[..at]);
-    text.extend_from_slice(id);
-    text.extend_from_slice(&rest[at..]);
+    let length = tokens::pieces(body, id).map(<[u8]>::len).sum();
+    let mut text = Vec::with_capacity(length);
+    tokens::pieces(body, id).for_each(|piece| text.extend_from_slice(piece));
     Ok((revision, Cow::Owned(text)))
 }
 
-/// Whether the value's text is exactly `text`, without putting it back together.
+/// Whether the value's text is exactly `text`, piece by piece without putting it back
+/// together (no allocation; it stops at the first piece that differs).
 pub(super) fn same_text(value: &[u8], id: &[u8], text: &[u8]) -> bool {
-    let Ok(Parts { cut, rest, .. }) = parts(value) else {
-        return false;
+    let body = match parts(value) {
+        Ok((_, Body::AsReceived(stored))) => return stored == text,
+        Ok((_, Body::Tokenized(body))) => body,
+        Err(_) => return false,
     };
-    match cut {
-        None => rest == text,
-        Some(at) => {
-            text.len() == rest.len() + id.len()
-                && text[..at] == rest[..at]
-                && &text[at..at + id.len()] == id
-                && text[at + id.len()..] == rest[at..]
+    let mut rest = text;
+    for piece in tokens::pieces(body, id) {
+        match rest.strip_prefix(piece) {
+            Some(after) => rest = after,
+            None => return false,
         }
     }
+    rest.is_empty()
 }
 
 #[cfg(test)]
@@ -145,31 +149,109 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    const ABC: &[u8] = b"gAAAAAB-abc";
+
     #[test]
-    fn a_snapshot_is_kept_without_its_id_and_put_back_together_byte_for_byte() {
-        let text = br#"{"conversation_id":"gAAAAB-abc","is_read":false,"x":"gAAAAB-abc"}"#;
-        let value = encode(300, b"gAAAAB-abc", text);
-        assert_eq!(
-            value.len(),
-            2 + 1 + text.len() - 10,
-            "revision, place, text less id"
-        );
-        let (revision, back) = decode(&value, b"gAAAAB-abc").unwrap();
+    fn a_snapshot_is_kept_without_its_id_and_names_and_put_back_together_byte_for_byte() {
+        let text = br#"{"conversation_id":"gAAAAAB-abc","is_read":false,"x":"gAAAAAB-abc"}"#;
+        let value = encode(300, ABC, text);
+        // `{"conversation_id":"`, the id, `"`, `,"is_read":false`, `,"x":`, `"gAAAAAB`, `-abc`, `"}`
+        assert_eq!(value.len(), 2 + 1 + 1 + 1 + 1 + 5 + 1 + 4 + 1);
+        let (revision, back) = decode(&value, ABC).unwrap();
         assert_eq!((revision, &*back), (300, &text[..]));
-        assert!(same_text(&value, b"gAAAAB-abc", text));
-        assert!(!same_text(&value, b"gAAAAB-abc", &text[1..]));
+        assert!(same_text(&value, ABC, text));
+        assert!(!same_text(&value, ABC, &text[1..]));
+        assert!(!same_text(&value, ABC, &text[..text.len() - 1]));
+        assert!(!same_text(&value, ABC, &[&text[..], b" "].concat()));
+    }
+
+    #[test]
+    fn a_text_with_a_token_byte_or_a_leading_zero_is_kept_as_received() {
+        for text in [&b"{\"a\":\"\x01\"}"[..], b"\x1f", b"\0{}", b"\0\x02"] {
+            let value = encode(1, b"a", text);
+            assert_eq!(value, [&[1, AS_RECEIVED][..], text].concat());
+            assert_eq!(&*decode(&value, b"a").unwrap().1, text);
+            assert!(same_text(&value, b"a", text));
+        }
+    }
+
+    #[test]
+    fn an_empty_text_comes_back_empty() {
+        let value = encode(7, b"id", b"");
+        assert_eq!(decode(&value, b"id").unwrap(), (7, Cow::Borrowed(&b""[..])));
+        assert!(same_text(&value, b"id", b""));
+        assert!(!same_text(&value, b"id", b"{}"));
+    }
+
+    /// A JSON object: the table's names, other names, string values that hold the table's
+    /// strings and escaped quotes, numbers, booleans, null; with or without spaces.
+    fn object() -> impl Strategy<Value = String> {
+        let name = prop_oneof![
+            proptest::sample::select(vec![
+                "conversation_id",
+                "start_at",
+                "last_activity_at",
+                "folder",
+                "is_read",
+                "contact_id",
+            ])
+            .prop_map(String::from),
+            "[a-z_]{1,8}",
+        ];
+        let value = prop_oneof![
+            Just(serde_json::Value::Bool(false)),
+            Just(serde_json::Value::Bool(true)),
+            Just(serde_json::Value::Null),
+            any::<i64>().prop_map(serde_json::Value::from),
+            proptest::sample::select(vec![
+                "inbox",
+                "archived",
+                "gAAAAABx",
+                "\\\"is_read\\\":false",
+                "\",\"folder\":\"",
+                "a\\\"b",
+                "{\"conversation_id\":\"",
+                "\u{1}",
+                "é\u{1f}",
+            ])
+            .prop_map(serde_json::Value::from),
+            "[a-zA-Z0-9\"\\\\:,{} -]{0,12}".prop_map(serde_json::Value::from),
+        ];
+        (
+            proptest::collection::vec((name, value), 0..8),
+            any::<bool>(),
+        )
+            .prop_map(|(pairs, pretty)| {
+                let map: serde_json::Map<String, serde_json::Value> = pairs.into_iter().collect();
+                let object = serde_json::Value::Object(map);
+                match pretty {
+                    true => serde_json::to_string_pretty(&object).unwrap(),
+                    false => object.to_string(),
+                }
+            })
     }
 
     proptest! {
         #[test]
-        fn any_text_and_id_come_back_as_they_went_in(
-            revision: u64, id in "[a-z\"\\\\]{0,6}", text in "[a-z\"{}:,\\\\]{0,40}"
-        ) {
+        fn any_json_object_comes_back_byte_for_byte(revision: u64, text in object(), id in "[a-zA-Z0-9-]{0,9}") {
+            let text = text.replacen("\"conversation_id\":null", &format!("\"conversation_id\":\"{id}\""), 1);
             let value = encode(revision, id.as_bytes(), text.as_bytes());
             let (back_revision, back) = decode(&value, id.as_bytes()).unwrap();
             prop_assert_eq!(back_revision, revision);
             prop_assert_eq!(&*back, text.as_bytes());
             prop_assert!(same_text(&value, id.as_bytes(), text.as_bytes()));
+            prop_assert!(!same_text(&value, id.as_bytes(), &text.as_bytes()[1..]));
+        }
+
+        #[test]
+        fn any_text_and_id_come_back_as_they_went_in(
+            revision: u64, id in "[a-z\"\\\\]{0,6}", text in proptest::collection::vec(any::<u8>(), 0..40)
+        ) {
+            let value = encode(revision, id.as_bytes(), &text);
+            let (back_revision, back) = decode(&value, id.as_bytes()).unwrap();
+            prop_assert_eq!(back_revision, revision);
+            prop_assert_eq!(&*back, &text[..]);
+            prop_assert!(same_text(&value, id.as_bytes(), &text));
         }
 
         #[test]

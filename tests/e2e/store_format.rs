@@ -1,0 +1,70 @@
+//! Store format 4 (snapshots tokenized, in their own tree): a store a build of format 3 left is
+//! moved at the first open and everything it knew is still known.
+
+use crate::support::{once, World};
+
+/// What a build of format 3 kept for a conversation: org number (u32 BE) + id → revision
+/// (LEB128, here below 128), where the id was cut out (plus one), the text less its id.
+fn format_3(number: u32, id: &str, revision: u8, json: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let key = [&number.to_be_bytes()[..], id.as_bytes()].concat();
+    let quoted = format!("\"{id}\"");
+    let at = json
+        .windows(quoted.len())
+        .position(|w| w == quoted.as_bytes())
+        .expect("the id between quotes")
+        + 1;
+    assert!(at + 1 < 0x80, "one byte");
+    let mut value = vec![revision, at as u8 + 1];
+    value.extend_from_slice(&json[..at]);
+    value.extend_from_slice(&json[at + id.len()..]);
+    (key, value)
+}
+
+#[tokio::test]
+async fn a_store_of_format_3_is_moved_to_format_4_and_its_conversations_are_still_known() {
+    let world = World::start(1, 5).await;
+    let org = world.org(0);
+    {
+        let db = sled::open(world.store_path()).unwrap();
+        db.insert("format_version", "3").unwrap();
+        let numbers = db.open_tree("org_ids").unwrap();
+        numbers.insert(org.as_bytes(), &1u32.to_be_bytes()).unwrap();
+        let conversations = db.open_tree("conversations").unwrap();
+        for record in world.sim.conversations(&org) {
+            let id = record["conversation_id"].as_str().unwrap();
+            let json = serde_json::to_vec(&record).unwrap();
+            let (key, value) = format_3(1, id, 2, &json);
+            conversations.insert(key, value).unwrap();
+        }
+        let state = serde_json::json!({"baseline_done": true, "last_complete_at": null,
+            "last_poll_at": null, "last_error": null});
+        db.open_tree("orgs")
+            .unwrap()
+            .insert(org.as_bytes(), state.to_string().as_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let toml = world.toml("");
+    let report = once(&toml).await;
+    assert!(report.success(), "{report:?}");
+    assert_eq!(
+        report.orgs[0].events, 0,
+        "nothing new: every snapshot was moved"
+    );
+    let touched = world.conversation_ids(&org).remove(3);
+    world.sim.touch(&org, &touched);
+    let report = once(&toml).await;
+    assert_eq!(report.orgs[0].events, 1);
+    let events = world.hook.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["type"], "conversation.updated", "known, not new");
+    assert_eq!(
+        events[0]["data"]["conversation"]["conversation_id"],
+        touched.as_str()
+    );
+    let db = sled::open(world.store_path()).unwrap();
+    assert_eq!(
+        db.get("format_version").unwrap().as_deref(),
+        Some(&b"4"[..])
+    );
+}
