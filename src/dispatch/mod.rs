@@ -8,6 +8,7 @@ mod disable;
 mod outbox;
 mod plan;
 mod settle;
+mod taken;
 mod worker;
 
 pub use disable::enable;

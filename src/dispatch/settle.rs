@@ -3,6 +3,7 @@
 //! every queued entry, attempted or not, `delivery.keep_dead_letters` and
 //! `delivery.keep_delivered`.
 
+use super::taken::{record_taken, Taken};
 use super::{Outcome, Policy, Worker};
 use crate::sinks::Attempt;
 use crate::store::{DeadFilter, OutboxEntry, Store, StoreError};
@@ -19,21 +20,11 @@ pub(super) fn settle(
     super::disable::record(worker, &attempt, now)?;
     let (error, after, counts) = match attempt {
         Attempt::Delivered(detail) => {
-            for (seq, entry) in &entries {
-                if worker.policy.log_delivered {
-                    let sink = worker.sink.name();
-                    worker
-                        .store
-                        .delivered_and_logged(sink, *seq, &entry.event)?;
-                } else {
-                    worker.store.delivered(worker.sink.name(), *seq)?;
-                }
-                // enqueued_at keeps sub-second precision; the event's timestamp is whole seconds.
-                let latency = (now - entry.enqueued_at).to_std().unwrap_or_default();
-                worker
-                    .metrics
-                    .delivery(worker.sink.name(), "delivered", 1, Some(latency));
-            }
+            let taken: Vec<Taken> = entries
+                .into_iter()
+                .map(|(seq, entry)| Taken { seq, entry, at: now })
+                .collect();
+            record_taken(worker, &taken)?;
             tracing::debug!(%detail, "delivered");
             return Ok(Outcome::Delivered);
         }

@@ -1,7 +1,9 @@
 //! The per-sink delivery loop: start what is due (as [`plan`](super::plan) groups it) while there
 //! is room, sleep until the next entry is due or the poller pokes, stop on the token.
 
+use super::taken::{attempt_one, record_taken, Taken, RECORD_MAX, RECORD_WAIT};
 use super::{deliver_batch, deliver_one, settle, Outcome, Unit, Worker};
+use crate::store::OutboxEntry;
 use crate::sinks::Attempt;
 use crate::sinks::Batching;
 use crate::store::StoreError;
@@ -11,18 +13,28 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 /// How many due entries a grouping sink looks at in one go.
 const GROUP_SCAN: usize = 10_000;
 
-/// Delivers `worker`'s outbox until `stop`, then lets the attempts in flight finish.
+/// What a delivery task ends with: the entries it held, and those of them its sink took (to be
+/// recorded by the worker, see `taken.rs`).
+type Done = (Vec<u64>, Vec<Taken>);
+
+/// Delivers `worker`'s outbox until `stop`, then lets the attempts in flight finish and records
+/// what they took.
 pub async fn run_worker(worker: Worker, stop: CancellationToken) {
     let wake = worker.outbox.wake_handle(worker.sink.name());
     let mut busy: HashSet<u64> = HashSet::new();
-    let mut tasks: JoinSet<Vec<u64>> = JoinSet::new();
+    let mut tasks: JoinSet<Done> = JoinSet::new();
+    let mut taken = Gathered::default();
     loop {
+        if taken.is_due(tasks.is_empty()) {
+            taken.record(&worker, &mut busy);
+        }
         let next_at = match start_due(&worker, &mut busy, &mut tasks) {
             Ok(next_at) => next_at,
             Err(error) => {
@@ -31,17 +43,78 @@ pub async fn run_worker(worker: Worker, stop: CancellationToken) {
             }
         };
         let pause = next_at.map(|at| (at - Utc::now()).to_std().unwrap_or_default());
+        let record_at = taken.deadline();
         tokio::select! {
             _ = stop.cancelled() => break,
             Some(done) = tasks.join_next(), if !tasks.is_empty() => {
-                for seq in done.unwrap_or_default() { busy.remove(&seq); }
-                if tasks.is_empty() { busy.clear(); }
+                taken.finished(done.unwrap_or_default(), &mut busy);
+                if tasks.is_empty() && taken.is_empty() { busy.clear(); }
             }
             _ = wake.notified() => {}
             _ = tokio::time::sleep(pause.unwrap_or_default()), if pause.is_some() => {}
+            _ = tokio::time::sleep_until(record_at.unwrap_or_else(Instant::now)), if record_at.is_some() => {}
         }
     }
-    while tasks.join_next().await.is_some() {}
+    while let Some(done) = tasks.join_next().await {
+        taken.finished(done.unwrap_or_default(), &mut busy);
+    }
+    taken.record(&worker, &mut busy);
+}
+
+/// Taken entries waiting to be recorded, and since when.
+#[derive(Default)]
+struct Gathered {
+    taken: Vec<Taken>,
+    since: Option<Instant>,
+}
+
+impl Gathered {
+    /// A task ended: the entries it held but its sink did not take are free again; the taken
+    /// ones stay busy until recorded.
+    fn finished(&mut self, (seqs, taken): Done, busy: &mut HashSet<u64>) {
+        for seq in seqs {
+            if !taken.iter().any(|t| t.seq == seq) {
+                busy.remove(&seq);
+            }
+        }
+        if !taken.is_empty() {
+            self.since.get_or_insert_with(Instant::now);
+        }
+        self.taken.extend(taken);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.taken.is_empty()
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.since.map(|since| since + RECORD_WAIT)
+    }
+
+    /// Whether to record now: enough gathered, the first waited long enough, or nothing else
+    /// is in flight (`idle`) to wait for.
+    fn is_due(&self, idle: bool) -> bool {
+        !self.taken.is_empty()
+            && (idle
+                || self.taken.len() >= RECORD_MAX
+                || self.deadline().is_some_and(|at| at <= Instant::now()))
+    }
+
+    /// Records what is gathered; its entries are free again either way (when recording failed
+    /// they stay queued, and are sent again).
+    fn record(&mut self, worker: &Worker, busy: &mut HashSet<u64>) {
+        let taken = std::mem::take(&mut self.taken);
+        self.since = None;
+        if taken.is_empty() {
+            return;
+        }
+        if let Err(error) = record_taken(worker, &taken) {
+            tracing::error!(sink = worker.sink.name(), %error, "cannot record deliveries; the entries stay queued and will be sent again");
+        }
+        for taken in &taken {
+            busy.remove(&taken.seq);
+        }
+    }
 }
 
 /// Starts deliveries for due entries while there is room; returns when to look again (`None`:
@@ -49,12 +122,13 @@ pub async fn run_worker(worker: Worker, stop: CancellationToken) {
 fn start_due(
     worker: &Worker,
     busy: &mut HashSet<u64>,
-    tasks: &mut JoinSet<Vec<u64>>,
+    tasks: &mut JoinSet<Done>,
 ) -> Result<Option<DateTime<Utc>>, StoreError> {
     let batching = worker.sink.batching();
     let single = batching == Batching::Single;
     let room = if single {
-        worker.policy.concurrency.saturating_sub(busy.len())
+        // One entry a task: taken entries waiting to be recorded hold no room.
+        worker.policy.concurrency.saturating_sub(tasks.len())
     } else {
         usize::from(busy.is_empty())
     };
@@ -80,31 +154,27 @@ fn start_due(
 }
 
 /// Runs `units` one after the other in a task.
-fn spawn(
-    worker: &Worker,
-    units: Vec<Unit>,
-    busy: &mut HashSet<u64>,
-    tasks: &mut JoinSet<Vec<u64>>,
-) {
-    let seqs: Vec<u64> = units
-        .iter()
-        .flat_map(|u| match u {
-            Unit::One(seq, _) => vec![*seq],
-            Unit::Batch(_, entries) => entries.iter().map(|(seq, _)| *seq).collect(),
-        })
-        .collect();
+fn spawn(worker: &Worker, units: Vec<Unit>, busy: &mut HashSet<u64>, tasks: &mut JoinSet<Done>) {
+    let seqs: Vec<u64> = units.iter().flat_map(seqs_of).collect();
     busy.extend(&seqs);
     let worker = worker.clone();
     tasks.spawn(async move {
+        let mut taken = Vec::new();
         for unit in units {
             let unit_seqs = seqs_of(&unit);
-            let delivery = deliver(&worker, unit, Utc::now());
-            let result = guarded(&worker, &unit_seqs, delivery).await;
-            if let Err(error) = result {
-                tracing::error!(sink = worker.sink.name(), %error, "cannot record a delivery outcome; the entries stay queued");
+            let result = match unit {
+                Unit::One(seq, entry) => attempt(&worker, seq, *entry, &unit_seqs).await,
+                unit => {
+                    let delivery = deliver(&worker, unit, Utc::now());
+                    guarded(&worker, &unit_seqs, delivery).await.map(|_| None)
+                }
+            };
+            match result {
+                Ok(took) => taken.extend(took),
+                Err(error) => tracing::error!(sink = worker.sink.name(), %error, "cannot record a delivery outcome; the entries stay queued"),
             }
         }
-        seqs
+        (seqs, taken)
     });
 }
 
@@ -112,6 +182,26 @@ fn seqs_of(unit: &Unit) -> Vec<u64> {
     match unit {
         Unit::One(seq, _) => vec![*seq],
         Unit::Batch(_, entries) => entries.iter().map(|(seq, _)| *seq).collect(),
+    }
+}
+
+/// One attempt of one entry, as [`deliver`] makes it, except that an entry its sink took is
+/// handed back to be recorded with others.
+async fn attempt(
+    worker: &Worker,
+    seq: u64,
+    entry: OutboxEntry,
+    seqs: &[u64],
+) -> Result<Option<Taken>, StoreError> {
+    if worker.is_disabled() {
+        return Ok(None); // parked: see `deliver`
+    }
+    let span = tracing::info_span!("deliver", sink = worker.sink.name(), event = %entry.event.id,
+        org = %entry.event.data.org_id, conversation = %entry.event.data.conversation.id());
+    let attempt = attempt_one(worker, seq, entry, Utc::now()).instrument(span);
+    match caught(attempt).await {
+        Ok(result) => result,
+        Err(message) => settle_panic(worker, seqs, message).map(|_| None),
     }
 }
 
@@ -149,15 +239,25 @@ pub async fn guarded(
     seqs: &[u64],
     delivery: impl Future<Output = Result<Outcome, StoreError>>,
 ) -> Result<Outcome, StoreError> {
-    let panic = match AssertUnwindSafe(delivery).catch_unwind().await {
-        Ok(result) => return result,
-        Err(panic) => panic,
-    };
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".into());
+    match caught(delivery).await {
+        Ok(result) => result,
+        Err(message) => settle_panic(worker, seqs, message),
+    }
+}
+
+/// The future's output, or the message of its panic.
+async fn caught<T>(work: impl Future<Output = T>) -> Result<T, String> {
+    AssertUnwindSafe(work).catch_unwind().await.map_err(|panic| {
+        panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".into())
+    })
+}
+
+/// A panicked delivery of the entries `seqs` (see [`guarded`]): logged, and a failed attempt.
+fn settle_panic(worker: &Worker, seqs: &[u64], message: String) -> Result<Outcome, StoreError> {
     let mut entries = Vec::new();
     for seq in seqs {
         if let Some(entry) = worker.store.queued_entry(worker.sink.name(), *seq)? {

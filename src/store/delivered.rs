@@ -121,46 +121,80 @@ fn with_sink(old: Option<&[u8]>, sink: &str, json: &[u8]) -> Result<Option<Vec<u
     encode_record(&sinks, json).map(Some)
 }
 
+fn event_json(event: &Event) -> Result<Vec<u8>> {
+    serde_json::to_vec(event).map_err(|e| corrupt("delivered log", e))
+}
+
+/// Logs one event as taken by `sink`, inside a transaction: (records added, bytes grown).
+fn log_one(
+    log: &sled::transaction::TransactionalTree,
+    sink: &str,
+    log_key: &[u8],
+    json: &[u8],
+) -> sled::transaction::ConflictableTransactionResult<(i64, i64), ()> {
+    let before = log.get(log_key)?;
+    let record = with_sink(before.as_deref(), sink, json)
+        .map_err(|_| sled::transaction::ConflictableTransactionError::Abort(()))?;
+    let Some(new) = record else {
+        return Ok((0, 0));
+    };
+    let change = match &before {
+        None => (1, (log_key.len() + new.len()) as i64),
+        Some(old) => (0, new.len() as i64 - old.len() as i64),
+    };
+    log.insert(log_key, new)?;
+    Ok(change)
+}
+
 impl Store {
     /// Forgets a delivered entry and logs its event as taken by `sink`, in one atomic step.
     pub fn delivered_and_logged(&self, sink: &str, seq: u64, event: &Event) -> Result<()> {
-        self.watch(|| self.delivered_and_logged_unwatched(sink, seq, event))
+        self.delivered_all(sink, &[(seq, event)], true)
     }
 
-    fn delivered_and_logged_unwatched(&self, sink: &str, seq: u64, event: &Event) -> Result<()> {
+    /// Forgets delivered entries of `sink`, and logs their events as taken by it when `log`, in
+    /// one atomic step: a worker records what its deliveries took together, since every atomic
+    /// step costs sled log writes of its own (see `poller/staged.rs`).
+    pub fn delivered_all(&self, sink: &str, entries: &[(u64, &Event)], log: bool) -> Result<()> {
+        self.watch(|| self.delivered_all_unwatched(sink, entries, log))
+    }
+
+    fn delivered_all_unwatched(
+        &self,
+        sink: &str,
+        entries: &[(u64, &Event)],
+        log: bool,
+    ) -> Result<()> {
         use sled::Transactional;
-        let json = serde_json::to_vec(event).map_err(|e| corrupt("delivered log", e))?;
-        let (key, log_key) = (pair_key(sink, &seq.to_be_bytes()), log_key(event));
+        let mut records = Vec::with_capacity(entries.len());
+        for (seq, event) in entries {
+            let key = pair_key(sink, &seq.to_be_bytes());
+            let logged = match log {
+                true => Some((log_key(event), event_json(event)?)),
+                false => None,
+            };
+            records.push((*seq, key, logged));
+        }
         let trees = (&self.outbox, &self.outbox_due, &self.delivered);
         let (removed, change) = trees
             .transaction(|(outbox, index, log)| {
-                let old = outbox.remove(key.as_slice())?;
-                if let Some(at) = old.as_deref().and_then(|v| header_millis(v).ok()) {
-                    index.remove(index_key(sink, at, seq))?;
+                let (mut removed, mut change) = (0, (0, 0));
+                for (seq, key, logged) in &records {
+                    let old = outbox.remove(key.as_slice())?;
+                    if let Some(at) = old.as_deref().and_then(|v| header_millis(v).ok()) {
+                        index.remove(index_key(sink, at, *seq))?;
+                    }
+                    removed += usize::from(old.is_some());
+                    if let Some((log_key, json)) = logged {
+                        let (count, bytes) = log_one(log, sink, log_key, json)?;
+                        change = (change.0 + count, change.1 + bytes);
+                    }
                 }
-                let before = log.get(&log_key)?;
-                let record = with_sink(before.as_deref(), sink, &json)
-                    .map_err(|_| sled::transaction::ConflictableTransactionError::Abort(()))?;
-                let change = match (&before, record) {
-                    (_, None) => (0, 0),
-                    (None, Some(new)) => {
-                        let bytes = (log_key.len() + new.len()) as i64;
-                        log.insert(log_key.as_slice(), new)?;
-                        (1, bytes)
-                    }
-                    (Some(old), Some(new)) => {
-                        let grown = new.len() as i64 - old.len() as i64;
-                        log.insert(log_key.as_slice(), new)?;
-                        (0, grown)
-                    }
-                };
-                Ok((old.is_some(), change))
+                Ok((removed, change))
             })
             .map_err(super::tx::tx_error)?;
-        self.counters.removed(1);
-        if removed {
-            self.counts.queued(sink, 0, 1);
-        }
+        self.counters.removed(entries.len());
+        self.counts.queued(sink, 0, removed as u64);
         self.log.change(change.0, change.1);
         Ok(())
     }
