@@ -153,22 +153,31 @@ pub fn cost(bench: &Bench) -> Vec<Row> {
     rows
 }
 
-/// Only the daemon's steady polls against the floor (`cost-daemon`): what to profile when
-/// they are the figures that miss.
-pub fn daemon_only(bench: &Bench) -> Vec<Row> {
+/// A mode of the service, to measure alone.
+pub enum Mode {
+    Daemon,
+    Cron,
+}
+
+/// Only one mode's steady polls against the floor (`cost-daemon`, `cost-cron`): what to
+/// profile when they are the figures that miss.
+pub fn one_mode(bench: &Bench, mode: Mode) -> Vec<Row> {
     let hook = hook(bench);
     let served = serve(bench, 10, 10_000, RUNS + 1);
     let floor = Floor::new(&served);
-    let (_, steady) = daemon(bench, &served, &floor, &hook);
+    let (name, (_, steady)) = match mode {
+        Mode::Daemon => ("daemon", daemon(bench, &served, &floor, &hook)),
+        Mode::Cron => ("run --once", cron_mode(bench, &served, &floor, &hook)),
+    };
     let floors = steady.unchanged.iter().chain(&steady.changed).map(|p| p.1);
     let mut rows = cost_rows::floor(&median(floors.collect()));
     rows.extend(cost_rows::mode(
-        "daemon, 0 changed",
+        &format!("{name}, 0 changed"),
         &steady.unchanged,
         None,
     ));
     rows.extend(cost_rows::mode(
-        "daemon, 0.5% changed",
+        &format!("{name}, 0.5% changed"),
         &steady.changed,
         None,
     ));

@@ -161,7 +161,10 @@ fn main() {
         rows.extend(cost::first_poll(&bench));
     }
     if wanted.iter().any(|w| w == "cost-daemon") {
-        rows.extend(cost::daemon_only(&bench));
+        rows.extend(cost::one_mode(&bench, cost::Mode::Daemon));
+    }
+    if wanted.iter().any(|w| w == "cost-cron") {
+        rows.extend(cost::one_mode(&bench, cost::Mode::Cron));
     }
     measure::report(&rows);
 }

@@ -53,8 +53,11 @@ pub fn store(bench: &Bench) -> Vec<Row> {
     rows
 }
 
-/// Polls after the baseline in the size case (0.5 % changed before each).
-const SIZE_POLLS: usize = 200;
+/// Polls with 0.5 % changed after the baseline (issue 14: at most 10 % growth over 1,000);
+/// the size is also read at [`SIZE_EARLY`] of them.
+const SIZE_POLLS: usize = 1_000;
+/// The earlier reading.
+const SIZE_EARLY: usize = 200;
 
 /// The store's size: after a baseline of 100,000 conversations in 10 orgs, against the JSON it
 /// holds, and after [`SIZE_POLLS`] polls with 0.5 % changed (outbox aside: see below).
@@ -75,11 +78,16 @@ pub fn size(bench: &Bench) -> Vec<Row> {
     let path = bench.dir.path().join("size");
     let baseline = dir_bytes(&path);
     let mut rng = Lcg(13);
-    for _ in 0..SIZE_POLLS {
+    let mut early = 0;
+    for poll in 1..=SIZE_POLLS {
         change(&sim, 0.005, &mut rng);
         bench.rt.block_on(app.poll_once(&cancel));
+        if poll == SIZE_EARLY {
+            early = dir_bytes(&path);
+        }
     }
     let after = dir_bytes(&path);
+    let growth = |size: u64| (size as f64 / baseline as f64 - 1.0) * 100.0;
     let case = "100000 conv, 10 orgs";
     let row = |metric: &str, value: f64, unit: &str| Row::new("store", case, metric, value, unit);
     vec![
@@ -92,8 +100,13 @@ pub fn size(bench: &Bench) -> Vec<Row> {
         ),
         row("store / JSON", baseline as f64 / json as f64, "x").target(true, 2.0),
         row(
+            &format!("growth over {SIZE_EARLY} polls, 0.5% changed"),
+            growth(early),
+            "%",
+        ),
+        row(
             &format!("growth over {SIZE_POLLS} polls, 0.5% changed"),
-            (after as f64 / baseline as f64 - 1.0) * 100.0,
+            growth(after),
             "%",
         )
         .target(true, 10.0),

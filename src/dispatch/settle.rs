@@ -22,7 +22,11 @@ pub(super) fn settle(
         Attempt::Delivered(detail) => {
             let taken: Vec<Taken> = entries
                 .into_iter()
-                .map(|(seq, entry)| Taken { seq, entry, at: now })
+                .map(|(seq, entry)| Taken {
+                    seq,
+                    entry,
+                    at: now,
+                })
                 .collect();
             record_taken(worker, &taken)?;
             tracing::debug!(%detail, "delivered");
@@ -107,9 +111,8 @@ fn dead(
     extra: u32,
     reason: String,
 ) -> Result<Outcome, StoreError> {
-    worker
-        .metrics
-        .delivery(worker.sink.name(), "dead_lettered", entries.len(), None);
+    // Counted once they are dead letters: a scrape never sees the count ahead of the store.
+    let count = entries.len();
     for (seq, mut entry) in entries {
         entry.attempts += extra;
         entry.last_error = Some(reason.clone());
@@ -119,6 +122,9 @@ fn dead(
             .dead_letter(worker.sink.name(), seq, entry, &reason)?;
         tracing::error!(%reason, attempts, dead_letter = id, "delivery given up: moved to dead letters");
     }
+    worker
+        .metrics
+        .delivery(worker.sink.name(), "dead_lettered", count, None);
     Ok(Outcome::DeadLettered { reason })
 }
 

@@ -13,7 +13,9 @@ use crate::event::Event;
 use crate::sinks::Attempt;
 use crate::store::{OutboxEntry, StoreError};
 use chrono::{DateTime, Utc};
+use std::collections::HashSet;
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// Taken entries after which they are recorded.
 pub const RECORD_MAX: usize = 64;
@@ -59,9 +61,115 @@ pub fn record_taken(worker: &Worker, taken: &[Taken]) -> Result<(), StoreError> 
         let latency = (taken.at - taken.entry.enqueued_at)
             .to_std()
             .unwrap_or_default();
-        worker
-            .metrics
-            .delivery(sink, "delivered", 1, Some(latency));
+        worker.metrics.delivery(sink, "delivered", 1, Some(latency));
     }
     Ok(())
+}
+
+/// Taken entries waiting to be recorded, and since when.
+#[derive(Default)]
+pub(super) struct Gathered {
+    taken: Vec<Taken>,
+    since: Option<Instant>,
+}
+
+impl Gathered {
+    /// A task ended: the entries it held but its sink did not take are free again; the taken
+    /// ones stay busy until recorded.
+    pub(super) fn finished(
+        &mut self,
+        (seqs, taken): (Vec<u64>, Vec<Taken>),
+        busy: &mut HashSet<u64>,
+    ) {
+        for seq in seqs {
+            if !taken.iter().any(|t| t.seq == seq) {
+                busy.remove(&seq);
+            }
+        }
+        if !taken.is_empty() {
+            self.since.get_or_insert_with(Instant::now);
+        }
+        self.taken.extend(taken);
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.taken.is_empty()
+    }
+
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        self.since.map(|since| since + RECORD_WAIT)
+    }
+
+    /// Whether to record now: enough gathered, the first waited long enough, or nothing else
+    /// is in flight (`idle`) to wait for.
+    pub(super) fn is_due(&self, idle: bool) -> bool {
+        !self.taken.is_empty()
+            && (idle
+                || self.taken.len() >= RECORD_MAX
+                || self.deadline().is_some_and(|at| at <= Instant::now()))
+    }
+
+    /// Records what is gathered; its entries are free again either way (when recording failed
+    /// they stay queued, and are sent again).
+    pub(super) fn record(&mut self, worker: &Worker, busy: &mut HashSet<u64>) {
+        let taken = std::mem::take(&mut self.taken);
+        self.since = None;
+        if taken.is_empty() {
+            return;
+        }
+        if let Err(error) = record_taken(worker, &taken) {
+            tracing::error!(sink = worker.sink.name(), %error, "cannot record deliveries; the entries stay queued and will be sent again");
+        }
+        for taken in &taken {
+            busy.remove(&taken.seq);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn taken(seq: u64) -> Taken {
+        let event = crate::render::sample_in(false, "inbox");
+        let entry = OutboxEntry::new(event, Utc::now());
+        Taken {
+            seq,
+            entry,
+            at: Utc::now(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn taken_entries_wait_to_be_recorded_until_enough_gathered_or_the_first_waited() {
+        let mut gathered = Gathered::default();
+        let mut busy: HashSet<u64> = [1, 2].into();
+        assert!(
+            !gathered.is_due(true),
+            "nothing gathered, nothing to record"
+        );
+        gathered.finished((vec![1, 2], vec![taken(1)]), &mut busy);
+        assert_eq!(
+            busy,
+            [1].into(),
+            "the taken one stays busy, the other is free"
+        );
+        assert!(
+            !gathered.is_due(false),
+            "others in flight: it waits for them"
+        );
+        assert!(
+            gathered.is_due(true),
+            "nothing else in flight: no reason to wait"
+        );
+        tokio::time::advance(RECORD_WAIT).await;
+        assert!(gathered.is_due(false), "the first has waited long enough");
+        let mut many = Gathered::default();
+        let seqs: Vec<u64> = (0..RECORD_MAX as u64).collect();
+        many.finished(
+            (seqs.clone(), seqs.into_iter().map(taken).collect()),
+            &mut busy,
+        );
+        assert!(many.is_due(false), "enough gathered");
+    }
 }

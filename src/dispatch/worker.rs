@@ -1,11 +1,11 @@
 //! The per-sink delivery loop: start what is due (as [`plan`](super::plan) groups it) while there
 //! is room, sleep until the next entry is due or the poller pokes, stop on the token.
 
-use super::taken::{attempt_one, record_taken, Taken, RECORD_MAX, RECORD_WAIT};
+use super::taken::{attempt_one, Gathered, Taken};
 use super::{deliver_batch, deliver_one, settle, Outcome, Unit, Worker};
-use crate::store::OutboxEntry;
 use crate::sinks::Attempt;
 use crate::sinks::Batching;
+use crate::store::OutboxEntry;
 use crate::store::StoreError;
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
@@ -59,62 +59,6 @@ pub async fn run_worker(worker: Worker, stop: CancellationToken) {
         taken.finished(done.unwrap_or_default(), &mut busy);
     }
     taken.record(&worker, &mut busy);
-}
-
-/// Taken entries waiting to be recorded, and since when.
-#[derive(Default)]
-struct Gathered {
-    taken: Vec<Taken>,
-    since: Option<Instant>,
-}
-
-impl Gathered {
-    /// A task ended: the entries it held but its sink did not take are free again; the taken
-    /// ones stay busy until recorded.
-    fn finished(&mut self, (seqs, taken): Done, busy: &mut HashSet<u64>) {
-        for seq in seqs {
-            if !taken.iter().any(|t| t.seq == seq) {
-                busy.remove(&seq);
-            }
-        }
-        if !taken.is_empty() {
-            self.since.get_or_insert_with(Instant::now);
-        }
-        self.taken.extend(taken);
-    }
-
-    fn is_empty(&self) -> bool {
-        self.taken.is_empty()
-    }
-
-    fn deadline(&self) -> Option<Instant> {
-        self.since.map(|since| since + RECORD_WAIT)
-    }
-
-    /// Whether to record now: enough gathered, the first waited long enough, or nothing else
-    /// is in flight (`idle`) to wait for.
-    fn is_due(&self, idle: bool) -> bool {
-        !self.taken.is_empty()
-            && (idle
-                || self.taken.len() >= RECORD_MAX
-                || self.deadline().is_some_and(|at| at <= Instant::now()))
-    }
-
-    /// Records what is gathered; its entries are free again either way (when recording failed
-    /// they stay queued, and are sent again).
-    fn record(&mut self, worker: &Worker, busy: &mut HashSet<u64>) {
-        let taken = std::mem::take(&mut self.taken);
-        self.since = None;
-        if taken.is_empty() {
-            return;
-        }
-        if let Err(error) = record_taken(worker, &taken) {
-            tracing::error!(sink = worker.sink.name(), %error, "cannot record deliveries; the entries stay queued and will be sent again");
-        }
-        for taken in &taken {
-            busy.remove(&taken.seq);
-        }
-    }
 }
 
 /// Starts deliveries for due entries while there is room; returns when to look again (`None`:
@@ -247,13 +191,16 @@ pub async fn guarded(
 
 /// The future's output, or the message of its panic.
 async fn caught<T>(work: impl Future<Output = T>) -> Result<T, String> {
-    AssertUnwindSafe(work).catch_unwind().await.map_err(|panic| {
-        panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".into())
-    })
+    AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .map_err(|panic| {
+            panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into())
+        })
 }
 
 /// A panicked delivery of the entries `seqs` (see [`guarded`]): logged, and a failed attempt.
