@@ -4,16 +4,14 @@ use clap::Parser;
 use hyperrep_notifier::cli::{execute, Cli};
 use std::process::ExitCode;
 
+/// Everything runs on this one thread: listings, deliveries, their HTTP connections and the
+/// server interleave at their awaits. A poll wakes no other thread per page and a delivery none
+/// per request, which on the 2-core machines this runs on cost more CPU than running in
+/// parallel saved (see the README's Performance section); sled writes on threads of its own.
 fn main() -> ExitCode {
     hyperrep_notifier::install_crypto_provider();
     let cli = Cli::parse();
-    // One pass (`run --once`) runs on this thread alone: its listing, its deliveries and their
-    // HTTP connections then wake no other thread, which cost it more CPU than the parallelism
-    // saved. The daemon keeps a worker per core, its server and sinks beside its polls.
-    let mut runtime = match cli.is_one_pass() {
-        true => tokio::runtime::Builder::new_current_thread(),
-        false => tokio::runtime::Builder::new_multi_thread(),
-    };
+    let mut runtime = tokio::runtime::Builder::new_current_thread();
     match runtime.enable_all().build() {
         Ok(runtime) => runtime.block_on(execute(cli)),
         Err(error) => {

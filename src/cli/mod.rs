@@ -35,13 +35,6 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-impl Cli {
-    /// Whether the command is one pass that ends by itself (`run --once`).
-    pub fn is_one_pass(&self) -> bool {
-        matches!(&self.command, Some(Command::Run(args)) if args.once)
-    }
-}
-
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {

@@ -1,5 +1,5 @@
-//! Store format 4 (snapshots tokenized, in their own tree): a store a build of format 3 left is
-//! moved at the first open and everything it knew is still known.
+//! Stores an older build left (formats 2 and 3): moved to format 4 (snapshots tokenized, in
+//! their own tree) at the first open, and everything they knew is still known.
 
 use crate::support::{once, World};
 
@@ -20,20 +20,23 @@ fn format_3(number: u32, id: &str, revision: u8, json: &[u8]) -> (Vec<u8>, Vec<u
     (key, value)
 }
 
-#[tokio::test]
-async fn a_store_of_format_3_is_moved_to_format_4_and_its_conversations_are_still_known() {
-    let world = World::start(1, 5).await;
+/// Writes what a build of `format` left after a baseline of the world's org (each record's key
+/// and value as `stored` makes them from its id and JSON), then runs `run --once` twice: the
+/// first finds nothing new, the second finds the one conversation touched in between as
+/// updated, not created.
+async fn an_old_store_is_still_known(
+    world: &World,
+    format: &str,
+    stored: impl Fn(&str, &[u8]) -> (Vec<u8>, Vec<u8>),
+) {
     let org = world.org(0);
     {
         let db = sled::open(world.store_path()).unwrap();
-        db.insert("format_version", "3").unwrap();
-        let numbers = db.open_tree("org_ids").unwrap();
-        numbers.insert(org.as_bytes(), &1u32.to_be_bytes()).unwrap();
+        db.insert("format_version", format).unwrap();
         let conversations = db.open_tree("conversations").unwrap();
         for record in world.sim.conversations(&org) {
             let id = record["conversation_id"].as_str().unwrap();
-            let json = serde_json::to_vec(&record).unwrap();
-            let (key, value) = format_3(1, id, 2, &json);
+            let (key, value) = stored(id, &serde_json::to_vec(&record).unwrap());
             conversations.insert(key, value).unwrap();
         }
         let state = serde_json::json!({"baseline_done": true, "last_complete_at": null,
@@ -67,4 +70,30 @@ async fn a_store_of_format_3_is_moved_to_format_4_and_its_conversations_are_stil
         db.get("format_version").unwrap().as_deref(),
         Some(&b"4"[..])
     );
+}
+
+#[tokio::test]
+async fn a_store_of_format_3_is_moved_to_format_4_and_its_conversations_are_still_known() {
+    let world = World::start(1, 5).await;
+    {
+        let db = sled::open(world.store_path()).unwrap();
+        let numbers = db.open_tree("org_ids").unwrap();
+        numbers
+            .insert(world.org(0).as_bytes(), &1u32.to_be_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    an_old_store_is_still_known(&world, "3", |id, json| format_3(1, id, 2, json)).await;
+}
+
+#[tokio::test]
+async fn a_store_of_format_2_is_moved_to_format_4_and_its_conversations_are_still_known() {
+    let world = World::start(1, 5).await;
+    let org = world.org(0);
+    // Format 2: `org \0 id` → revision (u64 BE) + JSON.
+    an_old_store_is_still_known(&world, "2", |id, json| {
+        let key = [org.as_bytes(), b"\0", id.as_bytes()].concat();
+        (key, [&2u64.to_be_bytes()[..], json].concat())
+    })
+    .await;
 }
