@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 mod filter;
 mod notice;
@@ -97,9 +97,10 @@ pub enum RecordError {
 #[derive(Debug, Clone)]
 pub struct Conversation {
     id: String,
-    /// Shared: a conversation is cloned into its snapshot, its event and its outbox entries,
-    /// and a map of a dozen fields is the dearest part of a change to copy.
-    raw: Arc<Map<String, Value>>,
+    /// Every field, parsed when first asked for (a record new to the store is stored as its
+    /// text and never needs it). Shared: a conversation is cloned into its snapshot, its event
+    /// and its outbox entries, and a map of a dozen fields is the dearest part to copy.
+    raw: OnceLock<Arc<Map<String, Value>>>,
     /// The record's JSON text as received (or as stored), when known: comparing it with the
     /// stored text is the steady-state fast path, so it is never re-serialised for that.
     text: Option<Arc<str>>,
@@ -108,7 +109,7 @@ pub struct Conversation {
 /// Two conversations are equal when their content is, however it was encoded.
 impl PartialEq for Conversation {
     fn eq(&self, other: &Self) -> bool {
-        self.id == other.id && self.raw == other.raw
+        self.id == other.id && self.raw() == other.raw()
     }
 }
 
@@ -141,8 +142,27 @@ impl Conversation {
         }
         Ok(Conversation {
             id,
-            raw: Arc::new(raw),
+            raw: OnceLock::from(Arc::new(raw)),
             text: None,
+        })
+    }
+
+    /// A record a page's quick look found usable (`api/page.rs`: a JSON object whose id and
+    /// tracked fields pass the rules of [`Conversation::from_value`]), kept as its text and
+    /// parsed only when a field is asked for.
+    pub(crate) fn from_checked(id: &str, text: &str) -> Conversation {
+        Conversation {
+            id: id.to_string(),
+            raw: OnceLock::new(),
+            text: Some(Arc::from(text)),
+        }
+    }
+
+    fn raw(&self) -> &Map<String, Value> {
+        self.raw.get_or_init(|| {
+            let text = self.text.as_deref().unwrap_or("{}");
+            // Checked when it was made: an object, so this parse cannot fail.
+            Arc::new(serde_json::from_str(text).unwrap_or_default())
         })
     }
 
@@ -161,7 +181,7 @@ impl Conversation {
 
     /// A tracked field's value; `None` when missing or null.
     pub fn field(&self, field: Field) -> Option<&Value> {
-        self.raw.get(field.as_str()).filter(|v| !v.is_null())
+        self.raw().get(field.as_str()).filter(|v| !v.is_null())
     }
 
     /// The folder, when known.
@@ -176,7 +196,7 @@ impl Conversation {
 
     /// Any field, as sent.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.raw.get(key)
+        self.raw().get(key)
     }
 
     /// The record's JSON: as received when known, else serialised (compact, upstream's key order).
@@ -184,7 +204,7 @@ impl Conversation {
         match &self.text {
             Some(text) => Cow::Borrowed(text.as_bytes()),
             None => {
-                Cow::Owned(serde_json::to_vec(&*self.raw).expect("a JSON map always serialises"))
+                Cow::Owned(serde_json::to_vec(self.raw()).expect("a JSON map always serialises"))
             }
         }
     }
@@ -192,7 +212,7 @@ impl Conversation {
 
 impl Serialize for Conversation {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.raw.serialize(serializer)
+        self.raw().serialize(serializer)
     }
 }
 

@@ -50,9 +50,10 @@ pub struct Record<'a> {
 }
 
 impl Record<'_> {
-    /// The record as a conversation: every field parsed (for a record that changed).
+    /// The record as a conversation (for a record that differs from the stored one), its
+    /// fields parsed when first asked for: the page's quick look made sure they can be.
     pub fn conversation(&self) -> Result<Conversation, RecordError> {
-        Conversation::from_json(self.text)
+        Ok(Conversation::from_checked(self.id, self.text))
     }
 }
 
