@@ -4,6 +4,13 @@ use clap::Parser;
 use hyperrep_notifier::cli::{execute, Cli};
 use std::process::ExitCode;
 
+/// mimalloc, not the system allocator: a poll frees and allocates a page body (tens of KB)
+/// between thousands of small allocations, and glibc's malloc spent about a quarter of a
+/// poll's CPU consolidating and searching its bins for them (profiled; see the README's
+/// Performance section). Its C code builds with the C compiler Rust links with (as ring's does).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Everything runs on this one thread: listings, deliveries, their HTTP connections and the
 /// server interleave at their awaits. A poll wakes no other thread per page and a delivery none
 /// per request, which on the 2-core machines this runs on cost more CPU than running in
