@@ -244,11 +244,15 @@ fn baseline(bench: &Bench, hook: &Hook) -> Vec<Row> {
     let listing = &served.listing;
     let store = store_bytes[store_bytes.len() / 2];
     let mut rows = cost_rows::baseline(&pairs, store, listing.conversations, listing.json_bytes);
-    // The value: the record without its id, and two bytes of revision and the id's place.
-    let value = (listing.json_bytes / listing.conversations) as usize - cost_sled::ID_BYTES + 2;
-    let (sled, sled_bytes) = cost_sled::sled_alone(bench, listing.conversations as usize, value);
+    // Values as format 3 kept them (the record without its id, two bytes of revision and the
+    // id's place) and as format 4 does (tokenized: about 92 bytes, see `store/tokens.rs`).
+    let untokenized =
+        (listing.json_bytes / listing.conversations) as usize - cost_sled::ID_BYTES + 2;
     let floor = median(pairs.iter().map(|p| p.1).collect());
-    rows.extend(cost_rows::sled_alone(&floor, &sled, sled_bytes, listing));
+    for value in [untokenized, cost_sled::TOKENIZED_BYTES] {
+        let (sled, bytes) = cost_sled::sled_alone(bench, listing.conversations as usize, value);
+        rows.extend(cost_rows::sled_alone(&floor, &sled, bytes, value, listing));
+    }
     rows
 }
 

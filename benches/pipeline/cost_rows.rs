@@ -111,9 +111,11 @@ pub fn sled_alone(
     floor: &Sample,
     sled: &Sample,
     bytes: u64,
+    value: usize,
     listing: &crate::cost_pages::Listing,
 ) -> Vec<Row> {
-    let case = "sled alone, 100,000 keys";
+    let case = format!("sled alone, 100,000 x {value} B");
+    let case = case.as_str();
     vec![
         row(case, "wall", wall(sled), "s"),
         row(case, "CPU", cpu(sled), "s"),

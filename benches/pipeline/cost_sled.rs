@@ -1,7 +1,8 @@
 //! The storage engine's own floor in `cost`: sled alone storing as many conversations as the
 //! baseline does, with keys and values of the same sizes (a 4-byte org number and a 50-character
-//! id, as the simulator makes them; the record's text without its id), 1,000 keys per transaction as the poller commits
-//! them, then flushed. What the service cannot go under while it keeps a key per conversation.
+//! id, as the simulator makes them; the record's text without its id), 1,000 keys per
+//! transaction as the poller commits them, then flushed. What the service cannot go under while
+//! it keeps a key per conversation.
 
 use crate::measure::{measure, Sample};
 use crate::{Bench, Lcg};
@@ -11,6 +12,10 @@ const PER_COMMIT: usize = 1_000;
 
 /// The length of the simulator's conversation ids.
 pub const ID_BYTES: usize = 50;
+
+/// About what store format 4 keeps of a simulator record (its text tokenized, see
+/// `src/store/tokens.rs`: 48 bytes plus the contact id after its `gAAAAAB`, and the revision).
+pub const TOKENIZED_BYTES: usize = 92;
 
 fn key(rng: &mut Lcg) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -61,8 +61,9 @@ impl Fingerprints {
     }
 
     /// Follows a commit in the org's set `known` (locked across the commit): the fingerprints of
-    /// the snapshots it replaced or deleted leave, those of the ones it wrote join. After a failed commit, what the store
-    /// holds is not certain: the set is emptied and learned again from reads.
+    /// the snapshots it replaced or deleted leave, those of the ones it wrote join. After a
+    /// failed commit, what the store holds is not certain: the set is emptied and learned again
+    /// from reads.
     pub fn follow(
         &self,
         known: &mut Set,
