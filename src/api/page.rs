@@ -52,8 +52,8 @@ pub struct Record<'a> {
 impl Record<'_> {
     /// The record as a conversation (for a record that differs from the stored one), its
     /// fields parsed when first asked for: the page's quick look made sure they can be.
-    pub fn conversation(&self) -> Result<Conversation, RecordError> {
-        Ok(Conversation::from_checked(self.id, self.text))
+    pub fn conversation(&self) -> Conversation {
+        Conversation::from_checked(self.id, self.text)
     }
 }
 

@@ -13,7 +13,7 @@ fn the_documented_example_parses_with_unknown_fields_kept() {
     assert_eq!(page.len(), 1);
     let record = page.records().next().unwrap();
     assert_eq!(record.id, "c1");
-    let conversation = record.conversation().unwrap();
+    let conversation = record.conversation();
     assert_eq!(conversation.get("priority"), Some(&Value::from("high")));
     assert_eq!(conversation.folder(), None);
     assert_eq!(page.next_cursor.as_deref(), Some("n2"));
@@ -97,7 +97,7 @@ proptest! {
                 let listed = page.records().next().expect("usable, as the full parse says");
                 prop_assert_eq!(listed.id, conversation.id());
                 prop_assert_eq!(listed.text, text.as_str());
-                prop_assert_eq!(listed.conversation().unwrap(), conversation);
+                prop_assert_eq!(listed.conversation(), conversation);
             }
             Err(error) => prop_assert_eq!(&page.skipped, &[error]),
         }

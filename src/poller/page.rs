@@ -41,11 +41,13 @@ pub struct Listing<'a> {
     pub(super) poll: u64,
     cursor: Option<String>,
     cursors_seen: HashSet<String>,
+    /// The ids the listing saw: kept when removal detection or reminders need them, and while
+    /// listing an org new to the store (`new_org`).
     pub(super) ids_seen: IdSet,
-    /// While listing an org the store held nothing of as the listing began: the ids this
-    /// listing staged. Any other id cannot be stored, so it is not looked up (a first listing
-    /// of 100,000 conversations would otherwise read the store 100,000 times for nothing).
-    pub(super) new_ids: Option<IdSet>,
+    /// Whether the store held nothing of the org as the listing began: then only an id in
+    /// `ids_seen` can be stored, and no other is looked up (a first listing of 100,000
+    /// conversations would otherwise read the store 100,000 times for nothing).
+    pub(super) new_org: bool,
     pub(super) emit: bool,
     pub(super) records_without_id: usize,
     pub(super) staged: Staged,
@@ -67,7 +69,7 @@ impl<'a> Listing<'a> {
             cursor: None,
             cursors_seen: HashSet::new(),
             ids_seen: IdSet::default(),
-            new_ids: None,
+            new_org: false,
             emit,
             records_without_id: 0,
             staged: Staged::default(),
@@ -75,9 +77,9 @@ impl<'a> Listing<'a> {
         }
     }
 
-    /// Tells the listing that the store holds nothing of its org yet (see `new_ids`).
+    /// Tells the listing that the store holds nothing of its org yet (see `new_org`).
     pub fn of_new_org(mut self) -> Self {
-        self.new_ids = Some(IdSet::default());
+        self.new_org = true;
         self
     }
 }
@@ -146,8 +148,7 @@ async fn fetch_committing_due(
 fn stage_page(ctx: &PollContext, listing: &mut Listing<'_>, page: &Page) -> Result<(), StoreError> {
     let records: Vec<Record<'_>> = page.records().collect();
     let differing = previous_of(ctx, listing, &records)?;
-    let unusable: Vec<RecordError> = differing.unusable.iter().map(|(_, e)| e.clone()).collect();
-    note_skipped(ctx, listing, page.skipped.iter().chain(&unusable));
+    note_skipped(ctx, listing, &page.skipped);
     let org = listing.org;
     let diff_ctx = DiffContext {
         org_id: &org.id,
@@ -181,12 +182,9 @@ fn stage_page(ctx: &PollContext, listing: &mut Listing<'_>, page: &Page) -> Resu
             .staged
             .queue(kind, ctx.outbox.route(event, listing.poll));
     }
-    let (usable, skipped) = (
-        records.len() - unusable.len(),
-        page.skipped.len() + unusable.len(),
-    );
+    let (usable, skipped) = (records.len(), page.skipped.len());
     ctx.metrics.page(&org.id, usable, skipped);
-    note_ids(ctx, listing, &records, &differing.unusable);
+    note_ids(ctx, listing, &records);
     let staged = &mut listing.staged;
     staged.pages += 1;
     staged.conversations += usable;
@@ -195,33 +193,17 @@ fn stage_page(ctx: &PollContext, listing: &mut Listing<'_>, page: &Page) -> Resu
 }
 
 /// Remembers the ids of a page's usable records, where the listing needs them.
-fn note_ids(
-    ctx: &PollContext,
-    listing: &mut Listing<'_>,
-    records: &[Record<'_>],
-    unusable: &[(usize, RecordError)],
-) {
-    // Only removal detection and reminders (sent only for what the listing showed) need every
-    // id of the listing; without them (and after a first listing), memory stays per page.
-    let every_id = ctx.detect_removed || !ctx.rules.is_empty();
-    for (i, record) in records.iter().enumerate() {
-        if unusable.iter().any(|(at, _)| *at == i) {
-            continue;
-        }
-        if let Some(new_ids) = &mut listing.new_ids {
-            new_ids.insert(record.id);
-        }
-        if every_id {
+fn note_ids(ctx: &PollContext, listing: &mut Listing<'_>, records: &[Record<'_>]) {
+    // Only removal detection, reminders (sent only for what the listing showed) and a first
+    // listing need every id of the listing; otherwise memory stays per page.
+    if ctx.detect_removed || !ctx.rules.is_empty() || listing.new_org {
+        for record in records {
             listing.ids_seen.insert(record.id);
         }
     }
 }
 
-fn note_skipped<'e>(
-    ctx: &PollContext,
-    listing: &mut Listing<'_>,
-    skipped: impl Iterator<Item = &'e RecordError>,
-) {
+fn note_skipped(ctx: &PollContext, listing: &mut Listing<'_>, skipped: &[RecordError]) {
     for error in skipped {
         tracing::warn!(%error, "skipped an unusable conversation record");
         match error {

@@ -6,18 +6,16 @@
 use super::{Listing, PollContext};
 use crate::api::Record;
 use crate::diff::Stored;
-use crate::event::{Conversation, RecordError};
+use crate::event::Conversation;
 use crate::store::{Previous, StoreError};
 
-/// The records of a page that differ at all, with what each differs from (`None`: new); the
-/// snapshots to store again with the same content in the encoding received; and the records
-/// that turned out unusable when parsed in full (their page index and why).
+/// The records of a page that differ at all, with what each differs from (`None`: new); and the
+/// snapshots to store again with the same content in the encoding received.
 #[derive(Default)]
 pub(super) struct Differing {
     pub(super) changed: Vec<Conversation>,
     pub(super) previous: Vec<Option<Stored>>,
     pub(super) reencoded: Vec<Stored>,
-    pub(super) unusable: Vec<(usize, RecordError)>,
 }
 
 /// What the listing knows of a record before the store is asked.
@@ -39,10 +37,10 @@ pub(super) fn previous_of(
     let staged = &listing.staged;
     let in_stage: Vec<Known<'_>> = page
         .iter()
-        .map(|r| match (staged.previous(r), &listing.new_ids) {
+        .map(|r| match (staged.previous(r), listing.new_org) {
             (Some(staged), _) => Known::Staged(staged),
             // An org new to the store holds only what this listing staged: nothing to read.
-            (None, Some(new_ids)) if !new_ids.contains(r.id) => Known::New,
+            (None, true) if !listing.ids_seen.contains(r.id) => Known::New,
             (None, _) => Known::Unknown,
         })
         .collect();
@@ -53,7 +51,7 @@ pub(super) fn previous_of(
         .collect();
     let mut stored = ctx.store.previous(&listing.org.id, &unstaged)?.into_iter();
     let mut out = Differing::default();
-    for (i, (record, staged)) in page.iter().zip(in_stage).enumerate() {
+    for (record, staged) in page.iter().zip(in_stage) {
         // `from_store`: only a stored snapshot can be the same content in another encoding.
         let (before, from_store) = match staged {
             Known::Staged(None) => continue,
@@ -65,13 +63,7 @@ pub(super) fn previous_of(
                 Previous::Differs(encoded) => (Some(encoded.decode()?), true),
             },
         };
-        let conversation = match record.conversation() {
-            Ok(conversation) => conversation,
-            Err(error) => {
-                out.unusable.push((i, error));
-                continue;
-            }
-        };
+        let conversation = record.conversation();
         let same = |s: &&Stored| from_store && s.conversation == conversation;
         if let Some(stored) = before.as_ref().filter(same) {
             // Same content, other encoding (another build, or upstream reformatted): store it
