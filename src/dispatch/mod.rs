@@ -193,8 +193,13 @@ pub async fn deliver_one(
     entry: OutboxEntry,
     now: DateTime<Utc>,
 ) -> Result<Outcome, StoreError> {
-    let (attempt, now) = bounded(worker, worker.sink.deliver(&entry.event), now).await;
-    settle(worker, vec![(seq, entry)], attempt, now)
+    match taken::attempt_one(worker, seq, entry, now).await? {
+        Ok(taken) => {
+            taken::record_taken(worker, &[taken])?;
+            Ok(Outcome::Delivered)
+        }
+        Err(outcome) => Ok(outcome),
+    }
 }
 
 /// Makes one attempt to deliver `entries` as one message (a summary or a digest); they share

@@ -8,7 +8,7 @@
 //! Until it is recorded, a taken entry stays queued and busy (never planned again); a crash
 //! before then sends it again, with the same event id, as a crash just after any attempt could.
 
-use super::{bounded, settle, Worker};
+use super::{bounded, settle, Outcome, Worker};
 use crate::event::Event;
 use crate::sinks::Attempt;
 use crate::store::{OutboxEntry, StoreError};
@@ -32,21 +32,21 @@ pub struct Taken {
 }
 
 /// One attempt of entry `seq`, started at `now`: what its sink took is handed back to be
-/// recorded; any other outcome is settled (rescheduled, dead-lettered, parked) at once.
+/// recorded (`Ok`); any other outcome is settled (rescheduled, dead-lettered, parked) at once
+/// (`Err`, what it became).
 pub(super) async fn attempt_one(
     worker: &Worker,
     seq: u64,
     entry: OutboxEntry,
     now: DateTime<Utc>,
-) -> Result<Option<Taken>, StoreError> {
+) -> Result<Result<Taken, Outcome>, StoreError> {
     let (attempt, at) = bounded(worker, worker.sink.deliver(&entry.event), now).await;
     let Attempt::Delivered(detail) = &attempt else {
-        settle(worker, vec![(seq, entry)], attempt, at)?;
-        return Ok(None);
+        return settle(worker, vec![(seq, entry)], attempt, at).map(Err);
     };
     super::disable::record(worker, &attempt, at)?;
     tracing::debug!(%detail, "delivered");
-    Ok(Some(Taken { seq, entry, at }))
+    Ok(Ok(Taken { seq, entry, at }))
 }
 
 /// Records taken entries as delivered, in one atomic step, and counts them.

@@ -140,13 +140,18 @@ async fn attempt(
     if worker.is_disabled() {
         return Ok(None); // parked: see `deliver`
     }
-    let span = tracing::info_span!("deliver", sink = worker.sink.name(), event = %entry.event.id,
-        org = %entry.event.data.org_id, conversation = %entry.event.data.conversation.id());
+    let span = one_span(worker, &entry);
     let attempt = attempt_one(worker, seq, entry, Utc::now()).instrument(span);
     match caught(attempt).await {
-        Ok(result) => result,
+        Ok(result) => result.map(Result::ok),
         Err(message) => settle_panic(worker, seqs, message).map(|_| None),
     }
+}
+
+/// The span of one entry's delivery.
+fn one_span(worker: &Worker, entry: &OutboxEntry) -> tracing::Span {
+    tracing::info_span!("deliver", sink = worker.sink.name(), event = %entry.event.id,
+        org = %entry.event.data.org_id, conversation = %entry.event.data.conversation.id())
 }
 
 /// Makes one delivery (one entry, or one batch), started at `now`, and records its outcome.
@@ -161,8 +166,7 @@ pub async fn deliver(
     }
     match unit {
         Unit::One(seq, entry) => {
-            let span = tracing::info_span!("deliver", sink = worker.sink.name(), event = %entry.event.id,
-                org = %entry.event.data.org_id, conversation = %entry.event.data.conversation.id());
+            let span = one_span(worker, &entry);
             deliver_one(worker, seq, *entry, now).instrument(span).await
         }
         Unit::Batch(batch, entries) => {
