@@ -147,11 +147,6 @@ fn log_one(
 }
 
 impl Store {
-    /// Forgets a delivered entry and logs its event as taken by `sink`, in one atomic step.
-    pub fn delivered_and_logged(&self, sink: &str, seq: u64, event: &Event) -> Result<()> {
-        self.delivered_all(sink, &[(seq, event)], true)
-    }
-
     /// Forgets delivered entries of `sink`, and logs their events as taken by it when `log`, in
     /// one atomic step: a worker records what its deliveries took together, since every atomic
     /// step costs sled log writes of its own (see `poller/staged.rs`).

@@ -33,7 +33,9 @@ fn deliver(store: &Store, sink: &str, event: &Event) {
     store.commit("o", &commit).unwrap();
     let due = store.due(sink, Utc::now(), 100, &HashSet::new()).unwrap();
     for (seq, entry) in due.entries {
-        store.delivered_and_logged(sink, seq, &entry.event).unwrap();
+        store
+            .delivered_all(sink, &[(seq, &entry.event)], true)
+            .unwrap();
     }
 }
 

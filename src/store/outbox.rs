@@ -141,21 +141,6 @@ impl Store {
         Ok(())
     }
 
-    /// Forgets a delivered entry.
-    pub fn delivered(&self, sink: &str, seq: u64) -> Result<()> {
-        self.watch(|| self.delivered_unwatched(sink, seq))
-    }
-
-    fn delivered_unwatched(&self, sink: &str, seq: u64) -> Result<()> {
-        self.counters.removed(1);
-        if let Some(old) = self.outbox.remove(pair_key(sink, &seq.to_be_bytes()))? {
-            self.counts.queued(sink, 0, 1);
-            self.outbox_due
-                .remove(index_key(sink, header_millis(&old)?, seq))?;
-        }
-        Ok(())
-    }
-
     /// Key, value and index key of a new entry for `sink`, with a fresh sequence number.
     pub(super) fn encode_new_entry(&self, sink: &str, entry: &OutboxEntry) -> Result<NewEntry> {
         let seq = self.db.generate_id()?;

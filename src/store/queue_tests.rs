@@ -119,9 +119,13 @@ fn counters_match_a_count_of_the_trees_after_every_kind_of_change() {
         .unwrap()
         .entries
         .into_iter();
-    let (first, _) = due.next().unwrap();
-    store.delivered("a", first).unwrap();
-    store.delivered("a", first).unwrap();
+    let (first, entry) = due.next().unwrap();
+    store
+        .delivered_all("a", &[(first, &entry.event)], false)
+        .unwrap();
+    store
+        .delivered_all("a", &[(first, &entry.event)], false)
+        .unwrap();
     let (second, entry) = due.next().unwrap();
     store.dead_letter("a", second, entry, "HTTP 400").unwrap();
     let (third, entry) = due.next().unwrap();
