@@ -108,9 +108,9 @@ fn write_base(tree: &sled::Tree, org: &str, pairs: &HashMap<u64, u64>) -> Result
     Ok(())
 }
 
-/// Writes the org's first base from what its first listing stored (see
-/// [`OrgPrints::follow_base`](super::fingerprints::OrgPrints::follow_base)); returns the
-/// fingerprints.
+/// Writes `pairs` as the org's first base: what its first listing stored (see
+/// [`OrgPrints::follow_base`](super::fingerprints::OrgPrints::follow_base)), or its snapshots
+/// scanned; returns the fingerprints.
 pub(super) fn write_first(tree: &sled::Tree, org: &str, pairs: HashMap<u64, u64>) -> Result<Set> {
     write_base(tree, org, &pairs)?;
     Ok(pairs.into_values().collect())
@@ -127,8 +127,7 @@ pub(super) fn rebuild(
     let map: HashMap<u64, u64> = snapshots
         .map(|item| item.map(|(id, print)| (id_hash(seed, &id), print)))
         .collect::<Result<_>>()?;
-    write_base(tree, org, &map)?;
-    Ok(map.into_values().collect())
+    write_first(tree, org, map)
 }
 
 /// After a listing (the org's commits are held off): whether the org needs a base built from
