@@ -211,6 +211,28 @@ impl OnceReport {
     }
 }
 
+/// Waits until the outbox of every sink that is not disabled is empty (a disabled sink's
+/// entries wait for an operator, not for this drain), `deadline` or `shutdown`. Woken by each
+/// change of the queue counts, so that `run --once` ends as soon as its last delivery is
+/// recorded; looked at every 50 ms as well, for a sink disabled meanwhile.
+async fn drain_outbox(app: &App, deadline: Instant, shutdown: &CancellationToken) {
+    loop {
+        let changed = app.store.counts_changed();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        let now = Instant::now();
+        if app.deliverable() == 0 || now >= deadline || shutdown.is_cancelled() {
+            return;
+        }
+        let look = (now + Duration::from_millis(50)).min(deadline);
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            _ = changed => {}
+            _ = tokio::time::sleep_until(look.into()) => {}
+        }
+    }
+}
+
 /// One complete poll of every org, then delivery until the outbox is empty or `drain` has
 /// passed. No HTTP endpoints: this is for cron and CI.
 pub async fn run_once(
@@ -225,14 +247,7 @@ pub async fn run_once(
     let stop_delivery = CancellationToken::new();
     let workers = app.spawn_workers(&stop_delivery);
     let orgs = app.poll_once(&shutdown).await;
-    let deadline = Instant::now() + drain;
-    // A disabled sink's entries wait for an operator, not for this drain.
-    while app.deliverable() > 0 && Instant::now() < deadline && !shutdown.is_cancelled() {
-        tokio::select! {
-            _ = shutdown.cancelled() => {}
-            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
-        }
-    }
+    drain_outbox(&app, Instant::now() + drain, &shutdown).await;
     app.finish(workers, &stop_delivery).await?;
     let dead_lettered = dead_letters_per_sink(&app)
         .into_iter()

@@ -1,10 +1,13 @@
 //! Queued entries and dead letters per sink, kept as counters so that `/metrics`, `/status` and
 //! `run --once`'s drain loop cost O(1) whatever the queue holds. Counted once when the store
 //! opens (keys and headers only, no JSON), then followed by every operation that adds or removes
-//! an entry or a dead letter.
+//! an entry or a dead letter. A change wakes whoever waits for one (`run --once`'s drain), so
+//! that it ends as soon as the outbox is empty, not at its next look.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use tokio::sync::futures::Notified;
+use tokio::sync::Notify;
 
 /// One sink's counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -17,15 +20,26 @@ pub struct SinkCounts {
 
 /// See the module docs.
 #[derive(Debug, Default)]
-pub(super) struct Counts(Mutex<BTreeMap<String, SinkCounts>>);
+pub(super) struct Counts {
+    map: Mutex<BTreeMap<String, SinkCounts>>,
+    changed: Notify,
+}
 
 impl Counts {
-    fn with<T>(&self, sink: &str, change: impl FnOnce(&mut SinkCounts) -> T) -> T {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(counts) = map.get_mut(sink) {
-            return change(counts);
+    fn with(&self, sink: &str, change: impl FnOnce(&mut SinkCounts)) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get_mut(sink) {
+            Some(counts) => change(counts),
+            None => change(map.entry(sink.to_string()).or_default()),
         }
-        change(map.entry(sink.to_string()).or_default())
+        drop(map);
+        self.changed.notify_waiters();
+    }
+
+    /// Resolves at the next change of any count (create it before looking at the counts, so
+    /// that a change in between is not missed).
+    pub(super) fn changed(&self) -> Notified<'_> {
+        self.changed.notified()
     }
 
     pub(super) fn queued(&self, sink: &str, added: u64, removed: u64) {
@@ -39,13 +53,13 @@ impl Counts {
     }
 
     pub(super) fn get(&self, sink: &str) -> SinkCounts {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         map.get(sink).copied().unwrap_or_default()
     }
 
     /// Every sink with something queued or dead.
     pub(super) fn all(&self) -> BTreeMap<String, SinkCounts> {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         map.iter()
             .filter(|(_, c)| c.queued > 0 || c.dead > 0)
             .map(|(s, c)| (s.clone(), *c))
@@ -67,5 +81,16 @@ mod tests {
         assert_eq!(counts.get("a"), SinkCounts { queued: 2, dead: 1 });
         assert_eq!(counts.get("b"), SinkCounts::default());
         assert_eq!(counts.all().keys().collect::<Vec<_>>(), ["a"]);
+    }
+
+    #[tokio::test]
+    async fn a_change_wakes_who_waits_for_one() {
+        let counts = Counts::default();
+        let changed = counts.changed();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        counts.queued("a", 0, 1);
+        let woke = tokio::time::timeout(std::time::Duration::from_secs(5), changed).await;
+        assert!(woke.is_ok(), "the waiter was not woken by the removal");
     }
 }

@@ -214,6 +214,11 @@ impl Store {
         self.counts.get(sink)
     }
 
+    /// Resolves at the next change of the queued or dead counts (see [`Store::sink_counts`]).
+    pub fn counts_changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.counts.changed()
+    }
+
     /// Every sink with queued entries or dead letters, configured or not.
     pub fn sinks_with_entries(&self) -> std::collections::BTreeMap<String, SinkCounts> {
         self.counts.all()
