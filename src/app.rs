@@ -7,7 +7,7 @@ use crate::metrics::Metrics;
 use crate::poller::{poll_all, OrgReport, PollContext};
 use crate::schedule::Schedule;
 use crate::sinks::Sink;
-use crate::store::Store;
+use crate::store::{Cursor, Store};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -139,7 +139,8 @@ impl App {
             if worker.paused_until(now).is_some() {
                 continue;
             }
-            let (plan, _, _) = worker.plan_due(now, usize::MAX, &Default::default())?;
+            let (plan, _, _) =
+                worker.plan_due(now, usize::MAX, &Default::default(), &mut Cursor::default())?;
             for unit in plan.units {
                 outcomes.push(crate::dispatch::deliver(worker, unit, now).await?);
             }

@@ -24,7 +24,7 @@ use crate::config::DeliveryConfig;
 use crate::metrics::Metrics;
 use crate::schedule::Schedule;
 use crate::sinks::{Attempt, Batch, Sink};
-use crate::store::{OutboxEntry, Store, StoreError};
+use crate::store::{Cursor, OutboxEntry, Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -146,8 +146,11 @@ impl Worker {
         now: DateTime<Utc>,
         limit: usize,
         busy: &HashSet<u64>,
+        cursor: &mut Cursor,
     ) -> Result<(Plan, usize, Option<DateTime<Utc>>), StoreError> {
-        let due = self.store.due(self.sink.name(), now, limit, busy)?;
+        let due = self
+            .store
+            .due_from(self.sink.name(), now, limit, busy, cursor)?;
         let read = due.entries.len();
         let entries = expire(self, due.entries, now)?;
         let plan = plan(entries, self.sink.batching(), &self.grouping(), now);

@@ -5,8 +5,8 @@ use super::taken::{attempt_one, Gathered, Taken};
 use super::{deliver_batch, deliver_one, settle, Outcome, Unit, Worker};
 use crate::sinks::Attempt;
 use crate::sinks::Batching;
-use crate::store::OutboxEntry;
 use crate::store::StoreError;
+use crate::store::{Cursor, OutboxEntry};
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use std::collections::HashSet;
@@ -29,13 +29,17 @@ type Done = (Vec<u64>, Vec<Taken>);
 pub async fn run_worker(worker: Worker, stop: CancellationToken) {
     let wake = worker.outbox.wake_handle(worker.sink.name());
     let mut busy: HashSet<u64> = HashSet::new();
+    let mut cursor = Cursor::default();
     let mut tasks: JoinSet<Done> = JoinSet::new();
     let mut taken = Gathered::default();
     loop {
         if taken.is_due(tasks.is_empty()) {
             taken.record(&worker, &mut busy);
         }
-        let next_at = match start_due(&worker, &mut busy, &mut tasks) {
+        if busy.is_empty() {
+            cursor.reset(); // nothing in flight to walk over: look from the start
+        }
+        let next_at = match start_due(&worker, &mut busy, &mut cursor, &mut tasks) {
             Ok(next_at) => next_at,
             Err(error) => {
                 tracing::error!(sink = worker.sink.name(), %error, "cannot read the outbox; retrying in 1s");
@@ -66,6 +70,7 @@ pub async fn run_worker(worker: Worker, stop: CancellationToken) {
 fn start_due(
     worker: &Worker,
     busy: &mut HashSet<u64>,
+    cursor: &mut Cursor,
     tasks: &mut JoinSet<Done>,
 ) -> Result<Option<DateTime<Utc>>, StoreError> {
     let batching = worker.sink.batching();
@@ -84,7 +89,10 @@ fn start_due(
         return Ok(Some(until));
     }
     let limit = if single { room } else { GROUP_SCAN };
-    let (plan, read, due_next) = worker.plan_due(now, limit, busy)?;
+    // A grouping sink looks only when nothing is in flight: from the start, every time.
+    let mut from_start = Cursor::default();
+    let cursor = if single { cursor } else { &mut from_start };
+    let (plan, read, due_next) = worker.plan_due(now, limit, busy, cursor)?;
     let full = single && read == room;
     if single {
         for unit in plan.units {

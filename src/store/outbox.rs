@@ -7,11 +7,10 @@
 //! an index key whose entry is gone, or whose entry now says another time, is stale (a crash
 //! between the two writes) and is dropped when met.
 
-use super::{corrupt, pair_key, prefix, Result, Store};
+use super::{corrupt, pair_key, Result, Store};
 use crate::event::Event;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 
 /// One (event, sink) delivery still to make.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,15 +44,6 @@ impl OutboxEntry {
     }
 }
 
-/// Entries that are due, and when the next of the others is.
-#[derive(Debug, Default)]
-pub struct Due {
-    /// (sequence number, entry), oldest first.
-    pub entries: Vec<(u64, OutboxEntry)>,
-    /// The earliest `next_attempt_at` of the entries not yet due (unset when `limit` was reached).
-    pub next_at: Option<DateTime<Utc>>,
-}
-
 /// A new entry as keys and values, ready for a transaction.
 pub(super) struct NewEntry {
     pub(super) sink: String,
@@ -63,44 +53,6 @@ pub(super) struct NewEntry {
 }
 
 impl Store {
-    /// Up to `limit` entries of `sink` due at `now`, skipping `busy` ones (in flight).
-    pub fn due(
-        &self,
-        sink: &str,
-        now: DateTime<Utc>,
-        limit: usize,
-        busy: &HashSet<u64>,
-    ) -> Result<Due> {
-        let mut due = Due::default();
-        let now_ms = millis(now);
-        for key in self.outbox_due.scan_prefix(prefix(sink)).keys() {
-            let key = key?;
-            let (at, seq) = index_parts(&key)?;
-            if at > now_ms {
-                due.next_at = DateTime::from_timestamp_millis(at as i64);
-                break;
-            }
-            if busy.contains(&seq) {
-                continue;
-            }
-            self.counters.read(1);
-            match self.outbox.get(pair_key(sink, &seq.to_be_bytes()))? {
-                Some(value) if header_millis(&value)? == at => {
-                    due.entries.push((seq, decode_entry(&value)?));
-                    if due.entries.len() >= limit {
-                        break;
-                    }
-                }
-                // Stale: the entry is gone or was rescheduled (see the module docs).
-                _ => {
-                    self.outbox_due.remove(&key)?;
-                }
-            }
-        }
-        due.entries.sort_by_key(|(seq, _)| *seq);
-        Ok(due)
-    }
-
     /// One queued entry, by its sequence number (a point lookup).
     pub fn queued_entry(&self, sink: &str, seq: u64) -> Result<Option<OutboxEntry>> {
         self.counters.read(1);
@@ -156,7 +108,7 @@ impl Store {
 }
 
 /// Milliseconds since the epoch, as an index orders them (times before 1970 sort first).
-fn millis(at: DateTime<Utc>) -> u64 {
+pub(super) fn millis(at: DateTime<Utc>) -> u64 {
     at.timestamp_millis().max(0) as u64
 }
 
@@ -167,7 +119,7 @@ pub(super) fn index_key(sink: &str, at: u64, seq: u64) -> Vec<u8> {
     pair_key(sink, &tail)
 }
 
-fn index_parts(key: &[u8]) -> Result<(u64, u64)> {
+pub(super) fn index_parts(key: &[u8]) -> Result<(u64, u64)> {
     let tail = key
         .len()
         .checked_sub(16)

@@ -227,3 +227,36 @@ fn a_format_1_store_gets_its_index_and_dead_letter_headers() {
     let value = dead.get(3u64.to_be_bytes()).unwrap().unwrap();
     assert_eq!(dead::header(&value).unwrap().sink, "hook");
 }
+
+#[test]
+fn a_look_from_a_cursor_takes_what_follows_it_and_comes_back_for_what_was_left_before_it() {
+    let (_dir, store) = store();
+    queue(&store, "hook", &[-5, -4, -3, -2, -1]);
+    let (now, mut cursor) = (Utc::now(), Cursor::default());
+    let mut look = |busy: &[u64]| -> Vec<u64> {
+        let busy: HashSet<u64> = busy.iter().copied().collect();
+        let due = store.due_from("hook", now, 2, &busy, &mut cursor).unwrap();
+        due.entries.iter().map(|(seq, _)| *seq).collect()
+    };
+    let first = look(&[]);
+    assert_eq!(first.len(), 2);
+    let second = look(&first);
+    assert_eq!(second.len(), 2);
+    assert!(second.iter().all(|s| !first.contains(s)), "{second:?}");
+    // The first entry's attempt ended without a delivery and kept its key (a parked attempt):
+    // what follows the cursor does not fill the room, so the look comes back for it.
+    let busy: Vec<u64> = first[1..].iter().chain(&second).copied().collect();
+    let third = look(&busy);
+    assert_eq!(third.len(), 2, "{third:?}");
+    assert!(third.contains(&first[0]), "{third:?}");
+    let all: Vec<u64> = first
+        .iter()
+        .chain(&second)
+        .chain(&third[1..])
+        .copied()
+        .collect();
+    assert!(
+        look(&all).is_empty(),
+        "nothing is left that is not in flight"
+    );
+}
