@@ -7,15 +7,14 @@
 //! org, and the store's size after it.
 
 use crate::cost_floor::Floor;
-use crate::cost_pages::{serve, Served};
+use crate::cost_pages::{hook, serve, Hook, Served};
 use crate::cost_peer::Peer;
 use crate::cost_rows;
 use crate::cost_service::{cron, store_of, write_config, Daemon};
 use crate::cost_sled;
 use crate::measure::{median, median_of, Row, Sample};
 use crate::Bench;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// Service runs per case (and floor runs paired with them).
 const RUNS: usize = 5;
@@ -23,28 +22,6 @@ const RUNS: usize = 5;
 const PEER_RUNS: usize = 3;
 /// Baselines of 100,000 conversations in one org, each on a fresh store.
 const BASELINES: usize = 3;
-
-/// A loopback webhook endpoint that answers 200, on the `sim` thread; `hits` counts requests.
-struct Hook {
-    url: String,
-    hits: Arc<AtomicU64>,
-}
-
-fn hook(bench: &Bench) -> Hook {
-    let hits = Arc::new(AtomicU64::new(0));
-    let counter = hits.clone();
-    let url = bench.sim_rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let app = axum::Router::new().fallback(move || {
-            counter.fetch_add(1, Ordering::SeqCst);
-            async { "ok" }
-        });
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        url
-    });
-    Hook { url, hits }
-}
 
 /// A service run paired with the floor run right after it.
 type Pairs = Vec<(Sample, Sample)>;
@@ -144,11 +121,17 @@ pub fn cost(bench: &Bench) -> Vec<Row> {
     let warm: Vec<Sample> = (0..RUNS).map(|_| floor.run(bench)).collect();
     let daemon = daemon(bench, &served, &floor, &hook);
     let cron = cron_mode(bench, &served, &floor, &hook);
+    let body = hook.mean_body(); // the service's webhooks alone
     let peer = peer(bench, &served, &hook);
     if let Err(why) = &peer {
         println!("peer: not run ({why})");
     }
     let mut rows = rows(warm, &daemon, &cron, peer.as_ref().ok());
+    let cases = [
+        ("daemon, 0.5% changed", &daemon.1),
+        ("run --once, 0.5% changed", &cron.1),
+    ];
+    rows.extend(posts(bench, &served, &floor, (&hook.url, body), &cases));
     rows.extend(baseline(bench, &hook));
     rows
 }
@@ -176,12 +159,29 @@ pub fn one_mode(bench: &Bench, mode: Mode) -> Vec<Row> {
         &steady.unchanged,
         None,
     ));
-    rows.extend(cost_rows::mode(
-        &format!("{name}, 0.5% changed"),
-        &steady.changed,
-        None,
-    ));
+    let changed = format!("{name}, 0.5% changed");
+    rows.extend(cost_rows::mode(&changed, &steady.changed, None));
+    let hook = (hook.url.as_str(), hook.mean_body());
+    rows.extend(posts(bench, &served, &floor, hook, &[(&changed, &steady)]));
     rows
+}
+
+/// The rows of the floor with a POST per change to `hook` (its URL, and the mean size of the
+/// service's webhooks), against the changed `cases`.
+fn posts(
+    bench: &Bench,
+    served: &Served,
+    floor: &Floor,
+    (url, body): (&str, usize),
+    cases: &[(&str, &Steady)],
+) -> Vec<Row> {
+    let changes = served.listing.changed_per_version;
+    let reference = floor.with_posts(bench, RUNS, url, changes, body);
+    let cases: Vec<(&str, &[(Sample, Sample)])> = cases
+        .iter()
+        .map(|(name, steady)| (*name, steady.changed.as_slice()))
+        .collect();
+    cost_rows::with_posts(&reference, changes, &cases)
 }
 
 /// Only the first poll of 100,000 conversations in one org (`cost-baseline`): what to profile

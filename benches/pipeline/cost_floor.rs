@@ -1,6 +1,8 @@
 //! The floor of `cost`: the least a poll of the listing can cost, in-process on the bench
 //! thread. One HTTP client holding one connection, every page of every org one after the other,
-//! each page read into typed structs and dropped. No store, no diff, nothing else.
+//! each page read into typed structs and dropped. No store, no diff, nothing else. Beside it, a
+//! reference for polls that change something: the same client POSTing one webhook per change,
+//! one after the other on its connection (what any notifier must at least add per change).
 
 use crate::cost_pages::{Served, LIMIT};
 use crate::measure::{measure, Sample};
@@ -57,6 +59,43 @@ impl Floor {
         let (seen, sample) = measure(|| bench.rt.block_on(self.list()));
         assert!(seen > 0, "the floor saw no conversations");
         sample
+    }
+
+    /// `count` POSTs of `bytes` each (the size of the service's webhooks) to `url`, one after
+    /// the other on the floor's connection, measured on the bench thread: wall and CPU time.
+    pub fn posts(&self, bench: &Bench, url: &str, count: u64, bytes: usize) -> Sample {
+        let body = vec![b' '; bytes];
+        let ((), sample) = measure(|| {
+            bench.rt.block_on(async {
+                for _ in 0..count {
+                    let request = self.client.post(url).body(body.clone());
+                    let response = request.header("content-type", "application/json").send();
+                    let answer = response.await.unwrap().error_for_status().unwrap();
+                    answer.bytes().await.unwrap();
+                }
+            })
+        });
+        sample
+    }
+
+    /// The reference for a poll with `changes` changes: a floor run, then as many POSTs of
+    /// `bytes` to `url`; `runs` times.
+    pub fn with_posts(
+        &self,
+        bench: &Bench,
+        runs: usize,
+        url: &str,
+        changes: u64,
+        bytes: usize,
+    ) -> Vec<Sample> {
+        let one = || {
+            let (list, posts) = (self.run(bench), self.posts(bench, url, changes, bytes));
+            Sample {
+                wall: list.wall + posts.wall,
+                cpu: list.cpu + posts.cpu,
+            }
+        };
+        (0..runs).map(|_| one()).collect()
     }
 
     /// Every page of every org, sequentially: how many conversations.

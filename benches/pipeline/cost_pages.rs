@@ -2,7 +2,8 @@
 //! blobs keyed by (org, cursor), and served from the `sim` thread (whose CPU is not counted),
 //! so that neither the floor nor the service pays for making JSON. Later versions of the
 //! listing have 0.5 % of each org's conversations touched (`last_activity_at` later, `is_read`
-//! false), each version against the one before.
+//! false), each version against the one before. Also the webhook endpoint the service delivers
+//! to ([`Hook`]), on the same thread.
 
 use crate::{Bench, Lcg};
 use axum::body::Bytes;
@@ -205,4 +206,37 @@ fn measure_records(pages: &Pages) -> (u64, u64) {
         }
     }
     (count, bytes)
+}
+
+/// A loopback webhook endpoint that answers 200, on the `sim` thread; `hits` counts requests
+/// and `bytes` their bodies.
+pub struct Hook {
+    pub url: String,
+    pub hits: Arc<AtomicU64>,
+    bytes: Arc<AtomicU64>,
+}
+
+impl Hook {
+    /// The mean size of the bodies received so far.
+    pub fn mean_body(&self) -> usize {
+        let hits = self.hits.load(Ordering::SeqCst).max(1);
+        (self.bytes.load(Ordering::SeqCst) / hits) as usize
+    }
+}
+
+pub fn hook(bench: &Bench) -> Hook {
+    let (hits, bytes) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let (counter, sizes) = (hits.clone(), bytes.clone());
+    let url = bench.sim_rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let app = axum::Router::new().fallback(move |body: Bytes| {
+            sizes.fetch_add(body.len() as u64, Ordering::SeqCst);
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { "ok" }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        url
+    });
+    Hook { url, hits, bytes }
 }

@@ -43,6 +43,37 @@ pub fn mode(case: &str, pairs: &[(Sample, Sample)], peer: Option<&[Sample]>) -> 
     rows
 }
 
+/// The floor with a POST per change after it, and the changed cases against it: informative
+/// (the targets are against the floor), it tells what a poll's changes must cost at least.
+pub fn with_posts(
+    reference: &[Sample],
+    changes: u64,
+    cases: &[(&str, &[(Sample, Sample)])],
+) -> Vec<Row> {
+    let reference = median(reference.to_vec());
+    let case = format!("floor + {changes} webhook POSTs");
+    let mut rows = vec![
+        row(&case, "wall (median)", wall(&reference), "s"),
+        row(&case, "CPU (median)", cpu(&reference), "s"),
+    ];
+    for (name, pairs) in cases {
+        let ours = median(pairs.iter().map(|p| p.0).collect());
+        rows.push(row(
+            name,
+            "wall / (floor + POSTs)",
+            wall(&ours) / wall(&reference),
+            "x",
+        ));
+        rows.push(row(
+            name,
+            "CPU / (floor + POSTs)",
+            cpu(&ours) / cpu(&reference),
+            "x",
+        ));
+    }
+    rows
+}
+
 /// The first polls of the 10 orgs (100,000 conversations) in both modes, process start
 /// included: informative, the baseline target is the 1-org case's.
 pub fn first_polls(floor: &Sample, daemon: &Sample, cron: &Sample) -> Vec<Row> {
