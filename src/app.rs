@@ -2,7 +2,7 @@
 
 use crate::api::ApiClient;
 use crate::config::Config;
-use crate::dispatch::{dead_letter_orphans, run_worker, Outbox, Outcome, Policy, Worker};
+use crate::dispatch::{dead_letter_orphans, Outbox, Outcome, Policy, Worker, Workers};
 use crate::metrics::Metrics;
 use crate::poller::{poll_all, OrgReport, PollContext};
 use crate::schedule::Schedule;
@@ -13,7 +13,6 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Notify;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 /// A configured notifier, ready to poll and deliver.
@@ -116,13 +115,10 @@ impl App {
         reports
     }
 
-    /// Starts one delivery worker per sink; they stop starting attempts when `stop` fires.
-    pub fn spawn_workers(&self, stop: &CancellationToken) -> JoinSet<()> {
-        let mut set = JoinSet::new();
-        for worker in &self.workers {
-            set.spawn(run_worker(worker.clone(), stop.clone()));
-        }
-        set
+    /// Starts one delivery worker per sink, on the delivery thread (see [`Workers`]); they stop
+    /// starting attempts when `stop` fires.
+    pub fn spawn_workers(&self, stop: &CancellationToken) -> anyhow::Result<Workers> {
+        Workers::start(self.workers.clone(), stop).context("cannot start the delivery thread")
     }
 
     /// One attempt for every delivery due now, sink by sink, grouped as each sink groups: the
@@ -207,17 +203,12 @@ impl App {
     /// by the next poll, but the exit code must say it).
     pub(crate) async fn finish(
         &self,
-        mut workers: JoinSet<()>,
+        workers: Workers,
         stop: &CancellationToken,
     ) -> anyhow::Result<()> {
         stop.cancel();
         let grace = self.config.server.shutdown_timeout;
-        if tokio::time::timeout(grace, async {
-            while workers.join_next().await.is_some() {}
-        })
-        .await
-        .is_err()
-        {
+        if !workers.join_within(grace).await {
             tracing::warn!(
                 "deliveries still in flight at shutdown; they will be retried on the next start"
             );

@@ -11,10 +11,11 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Everything runs on this one thread: listings, deliveries, their HTTP connections and the
-/// server interleave at their awaits. A poll wakes no other thread per page and a delivery none
-/// per request, which on the 2-core machines this runs on cost more CPU than running in
-/// parallel saved (see the README's Performance section); sled writes on threads of its own.
+/// Listings, their HTTP connections and the server run on this one thread and interleave at
+/// their awaits; deliveries run on a thread of their own (`dispatch::Workers`), sled writes on
+/// its own threads. A poll wakes no other thread per page and a delivery none per request: a
+/// work-stealing runtime did, and on the 2-core machines this runs on that cost more CPU than
+/// running in parallel saved (see the README's Performance section).
 fn main() -> ExitCode {
     hyperrep_notifier::install_crypto_provider();
     let cli = Cli::parse();

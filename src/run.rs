@@ -112,7 +112,7 @@ pub async fn supervise(
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let stop_delivery = CancellationToken::new();
-    let workers = app.spawn_workers(&stop_delivery);
+    let workers = app.spawn_workers(&stop_delivery)?;
     let work = async { tokio::join!(poll(&app, &stop), tidy(&app, &stop)) };
     tokio::pin!(work);
     let failed = app.store.failed();
@@ -245,7 +245,7 @@ pub async fn run_once(
     app.sweep_delivered()?;
     let dead_before = dead_letters_per_sink(&app);
     let stop_delivery = CancellationToken::new();
-    let workers = app.spawn_workers(&stop_delivery);
+    let workers = app.spawn_workers(&stop_delivery)?;
     let orgs = app.poll_once(&shutdown).await;
     drain_outbox(&app, Instant::now() + drain, &shutdown).await;
     app.finish(workers, &stop_delivery).await?;

@@ -78,20 +78,20 @@ async fn backlog(app: &App) -> f64 {
     assert_eq!(app.pending(), BACKLOG);
     let stop = CancellationToken::new();
     let started = Instant::now();
-    let mut workers = app.spawn_workers(&stop);
+    let workers = app.spawn_workers(&stop).unwrap();
     while app.pending() > 0 {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let rate = BACKLOG as f64 / started.elapsed().as_secs_f64();
     stop.cancel();
-    while workers.join_next().await.is_some() {}
+    workers.join().await;
     rate
 }
 
 /// 40 polls, each finding 25 changes, while the workers deliver: exact latencies.
 async fn trickle(app: &App, sim: &hyperrep_notifier::simulator::Simulator) -> (f64, f64) {
     let (cancel, stop, mut rng) = (CancellationToken::new(), CancellationToken::new(), Lcg(3));
-    let mut workers = app.spawn_workers(&stop);
+    let workers = app.spawn_workers(&stop).unwrap();
     app.metrics.keep_latencies();
     for _ in 0..40 {
         change(sim, 25.0 / BACKLOG as f64, &mut rng);
@@ -102,7 +102,7 @@ async fn trickle(app: &App, sim: &hyperrep_notifier::simulator::Simulator) -> (f
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     stop.cancel();
-    while workers.join_next().await.is_some() {}
+    workers.join().await;
     let mut latencies = app.metrics.take_latencies();
     assert!(latencies.len() >= 900, "{} latencies", latencies.len());
     (

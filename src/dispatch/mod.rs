@@ -9,6 +9,7 @@ mod outbox;
 mod plan;
 mod settle;
 mod taken;
+mod thread;
 mod worker;
 
 pub use disable::enable;
@@ -17,6 +18,7 @@ pub use plan::{plan, Grouping, Plan, Unit};
 use settle::expire;
 use settle::settle;
 pub use settle::{sweep_dead_letters, sweep_delivered};
+pub use thread::Workers;
 pub use worker::{deliver, guarded, run_worker};
 
 use crate::backoff::Backoff;

@@ -1,6 +1,6 @@
 //! The dispatcher against a real webhook endpoint that fails in the ways endpoints fail.
 
-use crate::support::{Receiver, Reply, World};
+use crate::support::{eventually, Daemon, Receiver, Reply, World};
 use hyperrep_notifier::load_config_str as load_str;
 use hyperrep_notifier::{run_once, App};
 use std::collections::BTreeSet;
@@ -222,4 +222,37 @@ async fn after_a_sinks_retry_after_nothing_is_sent_to_it_before_that_time() {
             "sent {waited:?} after the 429"
         );
     }
+}
+
+/// A daemon stopped while a webhook hangs ends within `server.shutdown_timeout` (the attempt
+/// is abandoned, not waited for), and the restart delivers that change, under the same id.
+#[tokio::test]
+async fn a_stop_while_a_webhook_hangs_ends_within_the_shutdown_timeout_and_the_restart_delivers_it()
+{
+    let world = World::start(1, 5).await;
+    baseline_then_touch(&world, 1).await;
+    world
+        .hook
+        .script([Reply::Slow(Duration::from_secs(30), 200)]);
+    // Far shorter than the attempt would take: delivery.timeout is 2 s.
+    let extra = "[server]\nshutdown_timeout = \"300ms\"\n";
+    let daemon = Daemon::start(&world, extra).await;
+    let in_flight = eventually(Duration::from_secs(10), || async {
+        world.hook.arrived() == 1
+    });
+    assert!(in_flight.await, "the webhook was never attempted");
+    let stopping = std::time::Instant::now();
+    daemon.stop().await;
+    let took = stopping.elapsed();
+    assert!(took < Duration::from_secs(1), "the stop took {took:?}");
+    assert!(
+        world.hook.received().is_empty(),
+        "nothing was delivered before the stop"
+    );
+
+    let report = crate::support::once(&world.toml(extra)).await;
+    assert!(report.success(), "{report:?}");
+    let delivered = world.hook.received();
+    assert_eq!(delivered.len(), 1, "delivered once, after the restart");
+    assert_eq!(delivered[0].json()["type"], "conversation.updated");
 }

@@ -21,7 +21,7 @@ async fn a_change_found_before_a_slow_page_is_delivered_while_that_page_is_await
         fault: Fault::Delay(Duration::from_millis(1500)),
     });
     let stop = CancellationToken::new();
-    let mut workers = app.spawn_workers(&stop);
+    let workers = app.spawn_workers(&stop).unwrap();
     let poll = app.poll_once(&cancel);
     tokio::pin!(poll);
     let delivered = tokio::select! {
@@ -41,5 +41,5 @@ async fn a_change_found_before_a_slow_page_is_delivered_while_that_page_is_await
     assert!(reports[0].complete, "{reports:?}");
     assert_eq!(reports[0].events, 1);
     stop.cancel();
-    while workers.join_next().await.is_some() {}
+    workers.join().await;
 }

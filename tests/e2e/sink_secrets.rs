@@ -178,7 +178,7 @@ async fn two_slack_sinks_on_one_url_share_its_pace_of_one_message_a_second() {
 
     // The two sinks' workers run side by side, as in the daemon.
     let stop = CancellationToken::new();
-    let _workers = app.spawn_workers(&stop);
+    let _workers = app.spawn_workers(&stop).unwrap();
     slack.wait_for(4, Duration::from_secs(30)).await;
     stop.cancel();
 

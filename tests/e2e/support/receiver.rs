@@ -42,6 +42,8 @@ pub enum Reply {
 #[derive(Default)]
 struct ReceiverState {
     received: Vec<Received>,
+    /// Requests that arrived, answered or not yet (a slow answer is still being waited for).
+    arrived: usize,
     script: VecDeque<Reply>,
     default: Option<Reply>,
 }
@@ -72,6 +74,11 @@ impl Receiver {
 
     pub fn answer_always(&self, reply: Reply) {
         self.state.lock().unwrap().default = Some(reply);
+    }
+
+    /// Requests that arrived so far, including those whose answer is still being delayed.
+    pub fn arrived(&self) -> usize {
+        self.state.lock().unwrap().arrived
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -109,6 +116,7 @@ async fn receive(
 ) -> Response {
     let reply = {
         let mut state = state.lock().unwrap();
+        state.arrived += 1;
         state
             .script
             .pop_front()
