@@ -35,7 +35,10 @@ impl Workers {
                     .build();
                 let runtime = match built {
                     Ok(runtime) => runtime,
-                    Err(error) => return drop(started.send(Err(error))),
+                    Err(error) => {
+                        let _ = started.send(Err(error));
+                        return;
+                    }
                 };
                 let _ = started.send(Ok(()));
                 runtime.block_on(deliver_until(workers, stop, give_up));
