@@ -67,6 +67,23 @@ impl Counts {
     }
 }
 
+impl super::Store {
+    /// Queued entries and dead letters of `sink` (counters: no scan).
+    pub fn sink_counts(&self, sink: &str) -> SinkCounts {
+        self.counts.get(sink)
+    }
+
+    /// Resolves at the next change of the queued or dead counts (see [`Store::sink_counts`]).
+    pub fn counts_changed(&self) -> Notified<'_> {
+        self.counts.changed()
+    }
+
+    /// Every sink with queued entries or dead letters, configured or not.
+    pub fn sinks_with_entries(&self) -> BTreeMap<String, SinkCounts> {
+        self.counts.all()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -211,21 +211,6 @@ impl Store {
         })
     }
 
-    /// Queued entries and dead letters of `sink` (counters: no scan).
-    pub fn sink_counts(&self, sink: &str) -> SinkCounts {
-        self.counts.get(sink)
-    }
-
-    /// Resolves at the next change of the queued or dead counts (see [`Store::sink_counts`]).
-    pub fn counts_changed(&self) -> tokio::sync::futures::Notified<'_> {
-        self.counts.changed()
-    }
-
-    /// Every sink with queued entries or dead letters, configured or not.
-    pub fn sinks_with_entries(&self) -> std::collections::BTreeMap<String, SinkCounts> {
-        self.counts.all()
-    }
-
     /// Keeps each org's fingerprints in memory after its listing, for the next one: worth it
     /// for a process that polls again and again (about 16 to 21 bytes per stored conversation).
     /// Without it (`run --once`), an org's set is loaded from the store for its listing and let

@@ -1,9 +1,9 @@
 //! The outbox: what each sink still has to receive, indexed by when it is due.
 //!
 //! Each entry is `outbox[sink \0 seq]` = due time (i64 BE, ms) + [`OutboxEntry`] JSON, and has
-//! one key in `outbox_due`: `sink \0 due (u64 BE, ms) seq (u64 BE)`. Finding due work walks the
-//! index from the sink's earliest key and stops at the first one not yet due, so it costs what
-//! is due, not what is queued. The index is written without a transaction on the delivery path:
+//! one key in `outbox_due`: `sink \0 due (u64 BE, ms) seq (u64 BE)`. Finding due work
+//! (`due.rs`) walks the index and stops at the first key not yet due, so it costs what is due,
+//! not what is queued. The index is written without a transaction on the delivery path:
 //! an index key whose entry is gone, or whose entry now says another time, is stale (a crash
 //! between the two writes) and is dropped when met.
 
