@@ -63,24 +63,26 @@ impl Store {
         // The sink's keys end before `sink \1`: its prefix ends with the 0 byte.
         let mut end = start.clone();
         *end.last_mut().expect("a prefix ends with 0") = 1;
+        let (now_ms, mut due) = (millis(now), Due::default());
         let after = cursor.0.take();
-        let ranges: Vec<Range> = match &after {
-            Some(key) => vec![
-                (Bound::Excluded(key.clone()), Bound::Excluded(end)),
-                (Bound::Included(start), Bound::Included(key.clone())),
-            ],
-            None => vec![(Bound::Included(start), Bound::Excluded(end))],
-        };
-        let mut due = Due::default();
-        for (i, range) in ranges.into_iter().enumerate() {
-            let last = self.walk(sink, range, millis(now), limit, busy, &mut due)?;
-            if i == 0 {
-                cursor.0 = last.or(after.clone());
-            }
-            if due.entries.len() >= limit {
-                break;
+        let from = after
+            .clone()
+            .map_or(Bound::Included(start.clone()), Bound::Excluded);
+        let last = self.walk(
+            sink,
+            (from, Bound::Excluded(end)),
+            now_ms,
+            limit,
+            busy,
+            &mut due,
+        )?;
+        if let Some(key) = &after {
+            if due.entries.len() < limit {
+                let before = (Bound::Included(start), Bound::Included(key.clone()));
+                self.walk(sink, before, now_ms, limit, busy, &mut due)?;
             }
         }
+        cursor.0 = last.or(after);
         due.entries.sort_by_key(|(seq, _)| *seq);
         Ok(due)
     }
