@@ -41,6 +41,8 @@ pub struct Sent {
 #[derive(Debug, Default)]
 pub struct Staged {
     commit: Commit,
+    /// Per staged write, whether the store holds nothing of its conversation (see `write`).
+    fresh: Vec<bool>,
     by_id: HashMap<String, usize, RandomState>,
     clocks: HashMap<(String, String), usize, RandomState>,
     events: Vec<EventType>,
@@ -60,15 +62,19 @@ impl Staged {
         self.by_id.get(id).map(|&i| &self.commit.writes[i])
     }
 
-    /// Adds a snapshot to write; a later one for the same conversation replaces it.
-    pub fn write(&mut self, stored: Stored) {
+    /// Adds a snapshot to write; a later one for the same conversation replaces it. `fresh`:
+    /// the store holds nothing of the conversation (an org's first listing had not listed it
+    /// before), so it is written packed (see [`Commit::fresh`]).
+    pub fn write(&mut self, stored: Stored, fresh: bool) {
         self.since.get_or_insert_with(Instant::now);
         match self.by_id.get(stored.conversation.id()) {
+            // What the store holds has not changed since the first write: its freshness stands.
             Some(&i) => self.commit.writes[i] = stored,
             None => {
                 let id = stored.conversation.id().to_string();
                 self.by_id.insert(id, self.commit.writes.len());
                 self.commit.writes.push(stored);
+                self.fresh.push(fresh);
             }
         }
     }
@@ -130,11 +136,16 @@ impl Staged {
 
     /// Empties it, returning what to commit and what it sends.
     pub fn take(&mut self) -> (Commit, Sent) {
-        let taken = std::mem::take(self);
+        let mut taken = std::mem::take(self);
         let sent = Sent {
             kinds: taken.events,
             reminders: taken.reminders,
         };
+        let writes = std::mem::take(&mut taken.commit.writes);
+        let (fresh, writes): (Vec<_>, Vec<_>) =
+            (writes.into_iter().zip(taken.fresh)).partition(|(_, fresh)| *fresh);
+        taken.commit.fresh = fresh.into_iter().map(|(stored, _)| stored).collect();
+        taken.commit.writes = writes.into_iter().map(|(stored, _)| stored).collect();
         (taken.commit, sent)
     }
 
@@ -164,9 +175,9 @@ mod tests {
     #[test]
     fn a_conversation_staged_twice_is_written_once_with_its_latest_snapshot() {
         let mut staged = Staged::default();
-        staged.write(stored("c1", false));
-        staged.write(stored("c2", false));
-        staged.write(stored("c1", true));
+        staged.write(stored("c1", false), false);
+        staged.write(stored("c2", false), false);
+        staged.write(stored("c1", true), false);
         let (commit, _) = staged.take();
         assert_eq!(commit.writes.len(), 2);
         assert_eq!(commit.writes[0], stored("c1", true));
@@ -175,9 +186,20 @@ mod tests {
     }
 
     #[test]
+    fn conversations_the_store_does_not_hold_are_committed_apart_and_stay_so_when_staged_again() {
+        let mut staged = Staged::default();
+        staged.write(stored("new", false), true);
+        staged.write(stored("known", false), false);
+        staged.write(stored("new", true), false);
+        let (commit, _) = staged.take();
+        assert_eq!(commit.fresh, [stored("new", true)]);
+        assert_eq!(commit.writes, [stored("known", false)]);
+    }
+
+    #[test]
     fn a_staged_snapshot_answers_for_the_conversation_before_the_store_does() {
         let mut staged = Staged::default();
-        staged.write(stored("c1", false));
+        staged.write(stored("c1", false), false);
         let same = stored("c1", false).conversation;
         let changed = stored("c1", true).conversation;
         assert_eq!(staged.previous(&same), Some(None));
@@ -201,10 +223,10 @@ mod tests {
         let mut staged = Staged::default();
         assert!(!staged.is_due(), "nothing gathered, nothing to commit");
         for i in 0..LIMIT - 1 {
-            staged.write(stored(&format!("c{i}"), false));
+            staged.write(stored(&format!("c{i}"), false), false);
         }
         assert!(!staged.is_due());
-        staged.write(stored("last", false));
+        staged.write(stored("last", false), true);
         assert!(staged.is_due());
     }
 
@@ -212,7 +234,7 @@ mod tests {
     async fn a_change_is_due_once_it_has_waited_the_longest_wait() {
         let mut staged = Staged::default();
         assert_eq!(staged.deadline(), None);
-        staged.write(stored("c1", false));
+        staged.write(stored("c1", false), false);
         assert!(!staged.is_due());
         assert_eq!(staged.deadline(), Some(Instant::now() + MAX_WAIT));
         tokio::time::advance(MAX_WAIT).await;

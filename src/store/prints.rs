@@ -130,23 +130,39 @@ pub(super) fn rebuild(
     write_first(tree, org, map)
 }
 
+/// What [`maintain`] found and did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Maintained {
+    /// The org has no base yet: build it from its snapshots.
+    pub(super) needs_base: bool,
+    /// Its journal had grown and was folded into a new base.
+    pub(super) folded: bool,
+}
+
 /// After a listing (the org's commits are held off): whether the org needs a base built from
 /// its snapshots (none yet, `count` fingerprints known); a journal grown large is folded into
 /// its base here.
-pub(super) fn maintain(tree: &sled::Tree, org: &str, count: usize) -> Result<bool> {
+pub(super) fn maintain(tree: &sled::Tree, org: &str, count: usize) -> Result<Maintained> {
     let Some(base) = tree.get(base_key(org))? else {
-        return Ok(count > 0);
+        return Ok(Maintained {
+            needs_base: count > 0,
+            folded: false,
+        });
     };
     let mut journal = 0;
     for value in tree.scan_prefix(journal_prefix(org)).values() {
         journal += value?.len();
     }
-    if journal > (base.len() / 4).max(64 * 1024) {
+    let folded = journal > (base.len() / 4).max(64 * 1024);
+    if folded {
         if let Some((map, _)) = read(tree, org)? {
             write_base(tree, org, &map)?;
         }
     }
-    Ok(false)
+    Ok(Maintained {
+        needs_base: false,
+        folded,
+    })
 }
 
 /// A commit's changes to one org's fingerprints: `(id hash, Some(new print))` for a write,
@@ -213,9 +229,9 @@ impl Store {
     /// The org's fingerprints, built from its snapshots and stored.
     pub(super) fn stored_prints_rebuilt(&self, org: &str) -> Result<Set> {
         let snapshots = self.org_snapshots(org).map(|item| {
-            let (key, value) = item?;
-            let print = self.fingerprints.of(&super::state::text_of(&key, &value));
-            Ok((sled::IVec::from(super::snapshot::id_of(&key)), print))
+            let (id, value) = item?;
+            let print = self.fingerprints.of(&super::state::text_of(&id, &value));
+            Ok((sled::IVec::from(id), print))
         });
         let seed = self.fingerprints.seed();
         self.watch(|| rebuild(&self.prints, org, seed, snapshots))

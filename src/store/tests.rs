@@ -34,6 +34,7 @@ fn a_commit_writes_state_and_outbox_together_and_survives_reopening() {
                 revision: 0,
                 conversation: c,
             }],
+            fresh: vec![],
             deletes: vec![],
             outbox: vec![("hook".into(), entry)],
             reminders: vec![],
