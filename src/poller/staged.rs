@@ -5,7 +5,8 @@
 //! change made a steady poll with scattered changes (0.5 % of 100,000: about 400 such pages)
 //! cost 1.6x a bare listing in CPU; committing every 20 ms still cost 1.25x; once per listing
 //! costs about 1x. So pages are gathered and committed together: once per listing, or when a
-//! change has waited [`MAX_WAIT`], or at [`LIMIT`] keys. A crash before the commit loses
+//! change has waited [`MAX_WAIT`], or at [`LIMIT`] keys (conversations new to the store count
+//! a tenth: they are written packed, see [`FRESH_PER_KEY`]). A crash before the commit loses
 //! nothing: none of it was sent, and the next poll finds the same changes again, under the same
 //! event ids.
 
@@ -21,6 +22,11 @@ use tokio::time::Instant;
 /// Keys (snapshots and outbox entries) after which the gathered pages are committed: bounds the
 /// memory a first listing of a large org holds (about 1,000 snapshots, under 2 MB).
 pub const LIMIT: usize = 1_000;
+
+/// A snapshot of a conversation the store does not hold counts this share of a key toward
+/// [`LIMIT`]: an org's first listing is written in runs of about 10,000 (see
+/// `Commit::fresh`), about 15 MB held; each run is one more place later lookups ask.
+pub const FRESH_PER_KEY: usize = 10;
 
 /// How long a change may wait for the pages after it before it is committed (and its sinks
 /// woken): the most that gathering adds to a notification. A listing that ends sooner is
@@ -43,6 +49,8 @@ pub struct Staged {
     commit: Commit,
     /// Per staged write, whether the store holds nothing of its conversation (see `write`).
     fresh: Vec<bool>,
+    /// How many of them are.
+    fresh_count: usize,
     by_id: HashMap<String, usize, RandomState>,
     clocks: HashMap<(String, String), usize, RandomState>,
     events: Vec<EventType>,
@@ -75,6 +83,7 @@ impl Staged {
                 self.by_id.insert(id, self.commit.writes.len());
                 self.commit.writes.push(stored);
                 self.fresh.push(fresh);
+                self.fresh_count += usize::from(fresh);
             }
         }
     }
@@ -125,7 +134,8 @@ impl Staged {
 
     /// Whether it is time to commit: enough keys, or a change has waited long enough.
     pub fn is_due(&self) -> bool {
-        self.commit.writes.len() + self.commit.outbox.len() + self.commit.reminders.len() >= LIMIT
+        let keys = self.commit.writes.len() - self.fresh_count + self.fresh_count / FRESH_PER_KEY;
+        keys + self.commit.outbox.len() + self.commit.reminders.len() >= LIMIT
             || self.deadline().is_some_and(|t| t <= Instant::now())
     }
 
@@ -224,6 +234,17 @@ mod tests {
         assert!(!staged.is_due(), "nothing gathered, nothing to commit");
         for i in 0..LIMIT - 1 {
             staged.write(stored(&format!("c{i}"), false), false);
+        }
+        assert!(!staged.is_due());
+        staged.write(stored("last", false), false);
+        assert!(staged.is_due());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn conversations_the_store_does_not_hold_are_gathered_ten_times_as_many() {
+        let mut staged = Staged::default();
+        for i in 0..LIMIT * FRESH_PER_KEY - 1 {
+            staged.write(stored(&format!("c{i}"), false), true);
         }
         assert!(!staged.is_due());
         staged.write(stored("last", false), true);

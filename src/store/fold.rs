@@ -6,8 +6,10 @@ use super::{snapshot, Result, Store, StoreError};
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
-/// An org has at most this many runs after a listing: each is one more place a lookup asks.
-const MAX_RUNS: usize = 4;
+/// An org has at most this many runs after a listing: each is one more place a lookup asks
+/// (about 3 µs each). A first listing writes a run per 10,000 conversations, so orgs of up to
+/// 160,000 are not rewritten right after it (which would double what the store file holds).
+pub(super) const MAX_RUNS: usize = 16;
 
 /// Packs written per atomic batch by a fold (about 2 MB).
 const FOLD_BATCH: usize = 256;

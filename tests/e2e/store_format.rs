@@ -75,7 +75,8 @@ async fn an_old_store_is_still_known(
 }
 
 #[tokio::test]
-async fn a_store_of_format_3_is_moved_to_the_current_format_and_its_conversations_are_still_known() {
+async fn a_store_of_format_3_is_moved_to_the_current_format_and_its_conversations_are_still_known()
+{
     let world = World::start(1, 5).await;
     {
         let db = sled::open(world.store_path()).unwrap();
@@ -89,7 +90,8 @@ async fn a_store_of_format_3_is_moved_to_the_current_format_and_its_conversation
 }
 
 #[tokio::test]
-async fn a_store_of_format_2_is_moved_to_the_current_format_and_its_conversations_are_still_known() {
+async fn a_store_of_format_2_is_moved_to_the_current_format_and_its_conversations_are_still_known()
+{
     let world = World::start(1, 5).await;
     let org = world.org(0);
     // Format 2: `org \0 id` → revision (u64 BE) + JSON.
