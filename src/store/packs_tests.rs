@@ -1,5 +1,6 @@
-//! The packed levels against a model: whatever mix of first-listing runs, level-0 writes,
-//! removals, folds and restarts, the store answers as the plain contents say it should.
+//! The store against a model: whatever mix of first-listing runs, level-0 writes, removals,
+//! folds, listings' ends and restarts (with fingerprints kept or not), it answers as the plain
+//! contents say it should, from memory or from disk.
 
 use super::*;
 use crate::diff::Stored;
@@ -17,6 +18,14 @@ fn stored(id: u8, version: u8) -> Stored {
         revision: u64::from(version),
         conversation: variant(id, version),
     }
+}
+
+fn commit_fresh(store: &Store, fresh: Vec<Stored>) {
+    let commit = Commit {
+        fresh,
+        ..Commit::default()
+    };
+    store.commit("o", &commit).unwrap();
 }
 
 fn kind(previous: &Previous) -> &'static str {
@@ -38,7 +47,8 @@ enum Op {
     Delete(u8),
     Fold,
     ListingDone,
-    Restart,
+    /// A new process; `true`: one that keeps fingerprints between listings (the daemon).
+    Restart(bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -48,7 +58,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0u8..6).prop_map(Op::Delete),
         1 => Just(Op::Fold),
         1 => Just(Op::ListingDone),
-        1 => Just(Op::Restart),
+        1 => any::<bool>().prop_map(Op::Restart),
     ]
 }
 
@@ -94,7 +104,7 @@ fn apply(store: &Store, Model { now: model, ever }: &mut Model, op: Op) {
             return;
         }
         Op::ListingDone => return store.listing_done("o"),
-        Op::Restart => return,
+        Op::Restart(_) => return,
     };
     store.commit("o", &commit).unwrap();
 }
@@ -134,10 +144,13 @@ proptest! {
         let mut store = Store::open(dir.path(), 8).unwrap().keep_fingerprints();
         let mut model = Model::default();
         for op in ops {
-            if matches!(op, Op::Restart) {
+            if let Op::Restart(keep) = op {
                 // A new process: what it knows comes from the store.
                 drop(store);
-                store = Store::open(dir.path(), 8).unwrap().keep_fingerprints();
+                store = Store::open(dir.path(), 8).unwrap();
+                if keep {
+                    store = store.keep_fingerprints();
+                }
             }
             apply(&store, &mut model, op);
             check(&store, &model.now)?;
@@ -149,16 +162,7 @@ proptest! {
 fn a_conversation_changed_back_to_its_packed_text_is_a_change() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), 8).unwrap().keep_fingerprints();
-    let fresh = vec![stored(1, 0)];
-    store
-        .commit(
-            "o",
-            &Commit {
-                fresh,
-                ..Commit::default()
-            },
-        )
-        .unwrap();
+    commit_fresh(&store, vec![stored(1, 0)]);
     // The listing is over: its fingerprints, v0 among them, are what the store answers from.
     store.listing_done("o");
     let changed = Commit {
@@ -181,16 +185,7 @@ fn a_first_listing_of_many_runs_is_folded_into_one_when_it_is_done() {
     let store = Store::open(dir.path(), 8).unwrap();
     let runs = super::fold::MAX_RUNS as u8 + 1;
     for batch in 0..runs {
-        let fresh = (0..20).map(|i| stored_named(batch, i)).collect();
-        store
-            .commit(
-                "o",
-                &Commit {
-                    fresh,
-                    ..Commit::default()
-                },
-            )
-            .unwrap();
+        commit_fresh(&store, (0..20).map(|i| stored_named(batch, i)).collect());
     }
     let number = store.numbers.get("o").unwrap().unwrap();
     assert_eq!(store.runs.of(number).unwrap().len(), usize::from(runs));
