@@ -76,10 +76,10 @@ impl Store {
         self.counters.wrote(writes.len() + entries.len(), bytes);
         self.counters.removed(deletes.len());
         let prints = self.print_changes(&writes, written_prints, &deletes);
-        // The journal entry's place (see `prints.rs`): sled's own counter, unique and rising.
+        // The journal entry's place (see `prints.rs`): the store's id counter, unique and rising.
         let journal = match prints.is_empty() {
             true => 0,
-            false => self.db.generate_id()?,
+            false => self.next_id()?,
         };
         Ok(Keys {
             prints,

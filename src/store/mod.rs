@@ -16,12 +16,15 @@
 //! - `sink_state`: `sink` → [`SinkHealth`] JSON: failing since, disabled (see `sinks.rs`)
 //! - `fingerprints`: `org \0 b` → (id hash, fingerprint) pairs; `org \0 j seq` → what a commit
 //!   changed in them (see `prints.rs`)
-//! - default tree: `format_version`, `poll` (covers every poll number an entry carries)
+//! - default tree: `format_version`, `poll` (covers every poll number an entry carries),
+//!   `id_base` (added to sled's id counter since the last compaction, see `compact.rs`)
+//! - beside sled's files: `compacted`, the store's size after its last compaction
 //!
 //! Queue sizes per sink and the delivered log's size are counters ([`SinkCounts`], [`LogSize`]),
 //! counted once at open.
 
 mod commit;
+mod compact;
 mod counts;
 mod dead;
 mod delivered;
@@ -39,10 +42,12 @@ mod reminders;
 mod sinks;
 mod snapshot;
 mod state;
+mod swap;
 mod tokens;
 mod tx;
 
 pub use commit::Commit;
+pub use compact::{compact_if_due, compaction_due, note_size, Compacted, Compaction};
 pub use counts::SinkCounts;
 pub use dead::{DeadFilter, DeadLetter};
 pub use delivered::{LogSize, Logged};
@@ -161,11 +166,15 @@ pub struct Store {
     numbers: Arc<numbers::OrgNumbers>,
     /// Whether an org's set is kept after its listing (see [`Store::keep_fingerprints`]).
     keep_prints: bool,
+    /// Added to sled's id counter, which starts again in a compacted store (see `compact.rs`).
+    id_base: u64,
 }
 
 impl Store {
     /// Opens (creating when missing) the store at `path` with a bounded page cache.
     pub fn open(path: &Path, cache_mb: u64) -> Result<Store> {
+        // A compaction cut short is finished (or undone) before sled sees the directory.
+        compact::recover(path)?;
         let db = open_db(path, cache_mb)?;
         let (outbox, outbox_due) = (db.open_tree("outbox")?, db.open_tree("outbox_due")?);
         let dead = db.open_tree("dead_letters")?;
@@ -207,6 +216,7 @@ impl Store {
             prints,
             numbers: Arc::new(numbers),
             keep_prints: false,
+            id_base: compact::id_base(&db)?,
             db,
         })
     }
@@ -262,6 +272,12 @@ impl Store {
             removes: c.removes.load(Ordering::Relaxed),
             bytes_written: c.bytes_written.load(Ordering::Relaxed),
         }
+    }
+
+    /// A new id, above every id this store gave before (sled's counter, carried over
+    /// compactions): outbox sequence numbers and fingerprint journal places.
+    fn next_id(&self) -> Result<u64> {
+        Ok(self.id_base.saturating_add(self.db.generate_id()?))
     }
 
     /// Makes everything written so far durable.

@@ -95,7 +95,7 @@ impl Store {
 
     /// Key, value and index key of a new entry for `sink`, with a fresh sequence number.
     pub(super) fn encode_new_entry(&self, sink: &str, entry: &OutboxEntry) -> Result<NewEntry> {
-        let seq = self.db.generate_id()?;
+        let seq = self.next_id()?;
         let value = encode_entry(entry)?;
         let index = index_key(sink, header_millis(&value)?, seq);
         Ok(NewEntry {

@@ -1,0 +1,212 @@
+//! Rewriting a store that has grown well past what it holds into a new, compact one, when a
+//! process that polls opens it.
+//!
+//! sled reuses a log segment only once at most half of it is live, and scattered updates (0.5 %
+//! of the conversations a poll) leave every segment part-live, so a store written full by its
+//! first listing grows by 40–90 % over a thousand polls and stays there. A copy of every tree
+//! into a new store is written full again; [`swap`](super::swap) then puts it in place of the
+//! old one, safely against a crash at any point. A compaction is due once the store has grown
+//! by [`Compaction::growth`] over its size after the last one (kept in the file [`REFERENCE`]),
+//! so it costs nothing while the store does not grow, and its cost (about that of a first
+//! listing) is spread over the hundreds of polls that grew it. Before its first compaction, a
+//! store's reference is its size once every org had its first listing ([`note_size`]).
+
+use super::open::open_db;
+use super::swap::{self, COMPACTING};
+use super::{Result, StoreError};
+use std::path::Path;
+
+/// The file, in the store's directory, that holds the store's size after its last compaction
+/// (or failed try).
+pub(super) const REFERENCE: &str = "compacted";
+/// sled's name for its default tree (its `DEFAULT_TREE_ID`, which it does not export).
+const DEFAULT_TREE: &[u8] = b"__sled__default";
+/// The default tree's key of what is added to sled's id counter (see [`super::Store::next_id`]):
+/// a new store's counter starts again at 0, and ids must keep rising across a compaction.
+pub(super) const ID_BASE: &[u8] = b"id_base";
+/// Keys copied per atomic batch.
+const BATCH: usize = 1_000;
+
+/// When a store is compacted as it is opened to poll.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Compaction {
+    /// Below this size a store is left as it is: what a rewrite would save is not worth it.
+    pub min_bytes: u64,
+    /// Compacted once its size is this many times its size after the last compaction (for a
+    /// store never compacted, its size once every org had its first listing: [`note_size`]).
+    pub growth: f64,
+}
+
+impl Default for Compaction {
+    /// 32 MiB (about 80,000 conversations), and 10 % of growth.
+    fn default() -> Compaction {
+        Compaction {
+            min_bytes: 32 * 1024 * 1024,
+            growth: 1.10,
+        }
+    }
+}
+
+impl Compaction {
+    /// Whether a store of `size` bytes is due, `reference` being its size after its last
+    /// compaction (none: not known yet, see [`note_size`]).
+    pub fn due(&self, size: u64, reference: Option<u64>) -> bool {
+        reference.is_some_and(|r| size >= self.min_bytes && size as f64 > r as f64 * self.growth)
+    }
+}
+
+/// What a compaction did: the store's size before and after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compacted {
+    /// Bytes on disk before.
+    pub before: u64,
+    /// Bytes on disk after.
+    pub after: u64,
+}
+
+/// Compacts the store at `path` when `policy` says it is due. A copy that fails (a full
+/// volume) is removed and the store kept as it is, with a warning (`after` is then `before`):
+/// the process polls on, and the next try waits until the store has grown as much again.
+pub fn compact_if_due(path: &Path, cache_mb: u64, policy: Compaction) -> Result<Option<Compacted>> {
+    let _lock = lock(path)?;
+    swap::recover(path).map_err(io_error)?;
+    if !path.join("db").exists() {
+        return Ok(None);
+    }
+    let before = dir_bytes(path).map_err(io_error)?;
+    if !policy.due(before, read_reference(path)) {
+        return Ok(None);
+    }
+    compact(path, cache_mb, before).map(Some)
+}
+
+/// Records the store's size as what the first compaction waits for it to grow past, unless a
+/// size is recorded already. For after the first listing of every org: a store written by its
+/// first listings is as compact as a compaction would make it.
+pub fn note_size(path: &Path) -> Result<()> {
+    match read_reference(path) {
+        Some(_) => Ok(()),
+        None => write_reference(path, dir_bytes(path).map_err(io_error)?),
+    }
+}
+
+/// Whether the store at `path` is due for a compaction: a look at its files' sizes, no more.
+pub fn compaction_due(path: &Path, policy: Compaction) -> bool {
+    dir_bytes(path).is_ok_and(|size| policy.due(size, read_reference(path)))
+}
+
+fn compact(path: &Path, cache_mb: u64, before: u64) -> Result<Compacted> {
+    tracing::info!(bytes = before, "compacting the store");
+    let started = std::time::Instant::now();
+    if let Err(error) = copy(path, cache_mb) {
+        if let StoreError::Locked { .. } = error {
+            return Err(error);
+        }
+        tracing::warn!(%error, "cannot compact the store; going on with it as it is");
+        swap::recover(path).map_err(io_error)?;
+        // Tried again only once it has grown as much again, not at every check.
+        write_reference(path, before)?;
+        return Ok(Compacted {
+            before,
+            after: before,
+        });
+    }
+    swap::mark_ready(path).map_err(io_error)?;
+    swap::swap(path).map_err(io_error)?;
+    let after = dir_bytes(path).map_err(io_error)?;
+    write_reference(path, after)?;
+    let took_ms = started.elapsed().as_millis() as u64;
+    tracing::info!(before, after, took_ms, "compacted the store");
+    Ok(Compacted { before, after })
+}
+
+fn write_reference(path: &Path, size: u64) -> Result<()> {
+    std::fs::write(path.join(REFERENCE), size.to_string()).map_err(io_error)
+}
+
+/// Finishes or undoes a compaction cut short, before sled opens the store at `path`.
+pub(super) fn recover(path: &Path) -> Result<()> {
+    let _lock = lock(path)?;
+    swap::recover(path).map_err(io_error)
+}
+
+/// Holds the compaction lock of the store at `path` (see `swap.rs`).
+fn lock(path: &Path) -> Result<std::fs::File> {
+    swap::lock(path)
+        .map_err(io_error)?
+        .ok_or_else(|| StoreError::Locked {
+            path: path.to_path_buf(),
+        })
+}
+
+/// Copies every tree of the store at `path` into a new store in `path/compacting`, and
+/// carries the id counter over.
+fn copy(path: &Path, cache_mb: u64) -> Result<()> {
+    let old = open_db(path, cache_mb)?;
+    let new = open_db(&path.join(COMPACTING), cache_mb)?;
+    for name in old.tree_names() {
+        // Through the `Db` itself: a second handle on the default tree would not see its root move.
+        match &*name == DEFAULT_TREE {
+            true => copy_tree(&old, &new)?,
+            false => copy_tree(&old.open_tree(&name)?, &new.open_tree(&name)?)?,
+        }
+    }
+    let base = id_base(&old)?.saturating_add(old.generate_id()?);
+    new.insert(ID_BASE, &base.to_be_bytes())?;
+    new.flush()?;
+    Ok(())
+}
+
+fn copy_tree(from: &sled::Tree, to: &sled::Tree) -> Result<()> {
+    let mut batch = sled::Batch::default();
+    let mut held = 0;
+    for pair in from.iter() {
+        let (key, value) = pair?;
+        batch.insert(key, value);
+        held += 1;
+        if held == BATCH {
+            to.apply_batch(std::mem::take(&mut batch))?;
+            held = 0;
+        }
+    }
+    to.apply_batch(batch)?;
+    Ok(())
+}
+
+/// What is added to sled's id counter in this store (0 until its first compaction).
+pub(super) fn id_base(db: &sled::Db) -> Result<u64> {
+    match db.get(ID_BASE)? {
+        None => Ok(0),
+        Some(bytes) => <[u8; 8]>::try_from(&*bytes)
+            .map(u64::from_be_bytes)
+            .map_err(|_| StoreError::Corrupt("id_base is not 8 bytes".into())),
+    }
+}
+
+/// The size after the last compaction; none when unknown (never compacted, or unreadable).
+fn read_reference(path: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(path.join(REFERENCE)).ok()?;
+    text.trim().parse().ok()
+}
+
+/// Bytes of every file under `dir`.
+pub(super) fn dir_bytes(dir: &Path) -> std::io::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        total += match meta.is_dir() {
+            true => dir_bytes(&entry.path())?,
+            false => meta.len(),
+        };
+    }
+    Ok(total)
+}
+
+fn io_error(error: std::io::Error) -> StoreError {
+    StoreError::Sled(sled::Error::Io(error))
+}
+
+#[cfg(test)]
+#[path = "compact_tests.rs"]
+mod tests;

@@ -1,0 +1,295 @@
+//! Compaction on real stores on disk: what it keeps, when it is due, and a crash at every step.
+
+use super::*;
+use crate::store::swap::{self, COMPACTING};
+use crate::store::Store;
+use std::collections::BTreeMap;
+use std::fs;
+
+type Contents = BTreeMap<Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>>;
+
+/// Compacts whatever its size, once a size is recorded: see [`grown`].
+const ALWAYS: Compaction = Compaction {
+    min_bytes: 0,
+    growth: 1.0,
+};
+
+/// Records a size of 0 after the last compaction: any store has grown past it.
+fn grown(path: &Path) {
+    write_reference(path, 0).unwrap();
+}
+
+/// A store of two trees and the default one whose every key was rewritten many times, as
+/// polls rewrite scattered conversations.
+fn bloated(path: &Path) {
+    let db = open_db(path, 8).unwrap();
+    let snapshots = db.open_tree("snapshots").unwrap();
+    let outbox = db.open_tree("outbox").unwrap();
+    for round in 0..6u32 {
+        for i in 0..2_000u32 {
+            let value = format!("{round:04}{}", "x".repeat(150 + (i % 50) as usize));
+            snapshots.insert(i.to_be_bytes(), value.as_bytes()).unwrap();
+        }
+        outbox.insert(round.to_be_bytes(), &b"entry"[..]).unwrap();
+        db.flush().unwrap();
+    }
+    db.insert("format_version", &b"4"[..]).unwrap();
+    for _ in 0..100 {
+        db.generate_id().unwrap();
+    }
+    db.flush().unwrap();
+    drop((db, snapshots, outbox));
+    // What opening a `Store` adds (its trees, the fingerprint seed) is there from the start.
+    drop(Store::open(path, 8).unwrap());
+}
+
+/// Every tree's pairs, the id base aside (the one key a compaction adds).
+fn contents(path: &Path) -> Contents {
+    let db = open_db(path, 8).unwrap();
+    let mut all = Contents::new();
+    for name in db.tree_names() {
+        let tree = match &*name == DEFAULT_TREE {
+            true => (*db).clone(),
+            false => db.open_tree(&name).unwrap(),
+        };
+        let pairs = tree
+            .iter()
+            .map(std::result::Result::unwrap)
+            .filter(|(k, _)| &**k != ID_BASE)
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect();
+        all.insert(name.to_vec(), pairs);
+    }
+    all
+}
+
+#[test]
+fn a_compacted_store_holds_every_key_of_every_tree_on_less_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    bloated(&path);
+    let before = contents(&path);
+    grown(&path);
+    let done = compact_if_due(&path, 8, ALWAYS).unwrap().unwrap();
+    assert!(done.after < done.before, "{done:?}");
+    let reference = fs::metadata(path.join(REFERENCE)).unwrap().len();
+    assert_eq!(dir_bytes(&path).unwrap(), done.after + reference);
+    assert!(
+        contents(&path) == before,
+        "a key differs after the compaction"
+    );
+    assert!(!path.join(COMPACTING).exists() && !path.join("retired").exists());
+}
+
+#[test]
+fn ids_keep_rising_across_compactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let mut last = None;
+    for _ in 0..3 {
+        let store = Store::open(&path, 8).unwrap();
+        let ids: Vec<u64> = (0..5).map(|_| store.next_id().unwrap()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+        assert!(
+            last.is_none_or(|last| ids[0] > last),
+            "{ids:?} after {last:?}"
+        );
+        last = ids.last().copied();
+        drop(store);
+        grown(&path);
+        compact_if_due(&path, 8, ALWAYS).unwrap().unwrap();
+    }
+    let store = Store::open(&path, 8).unwrap();
+    assert!(store.next_id().unwrap() > last.unwrap());
+}
+
+#[test]
+fn a_store_is_compacted_again_only_once_it_has_grown_past_its_last_compaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    bloated(&path);
+    let policy = Compaction {
+        min_bytes: 1,
+        growth: 1.10,
+    };
+    grown(&path);
+    let first = compact_if_due(&path, 8, policy).unwrap().unwrap();
+    assert_eq!(read_reference(&path), Some(first.after));
+    assert_eq!(compact_if_due(&path, 8, policy).unwrap(), None);
+    bloated(&path);
+    assert!(compact_if_due(&path, 8, policy).unwrap().is_some());
+}
+
+#[test]
+fn the_policy_waits_for_a_recorded_size_the_minimum_size_and_the_growth() {
+    let policy = Compaction::default();
+    assert!(!policy.due(u64::MAX, None), "nothing recorded: not due");
+    assert!(!policy.due(policy.min_bytes - 1, Some(0)));
+    assert!(policy.due(policy.min_bytes, Some(0)));
+    let reference = policy.min_bytes * 2;
+    assert!(!policy.due(reference * 11 / 10, Some(reference)));
+    assert!(policy.due(reference * 11 / 10 + 1, Some(reference)));
+    assert!(!policy.due(policy.min_bytes - 1, Some(1)));
+}
+
+#[test]
+fn a_missing_store_is_not_compacted_and_opens_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    assert_eq!(compact_if_due(&path, 8, ALWAYS).unwrap(), None);
+    assert!(Store::open(&path, 8).is_ok());
+}
+
+#[test]
+fn a_second_process_compacting_the_same_store_is_told_it_is_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    bloated(&path);
+    grown(&path);
+    let held = swap::lock(&path).unwrap().unwrap();
+    let refused = compact_if_due(&path, 8, ALWAYS).unwrap_err();
+    assert!(matches!(refused, StoreError::Locked { .. }), "{refused}");
+    assert!(matches!(
+        Store::open(&path, 8),
+        Err(StoreError::Locked { .. })
+    ));
+    drop(held);
+    assert!(compact_if_due(&path, 8, ALWAYS).unwrap().is_some());
+}
+
+/// Where a crash stops a compaction; what the next open must make of it.
+#[derive(Debug, Clone, Copy)]
+enum Crash {
+    /// The copy written, not marked complete.
+    BeforeReady,
+    /// Marked complete, nothing moved.
+    AfterReady,
+    /// Some old files moved aside.
+    RetiringOld,
+    /// Every old file aside, some new files in place.
+    BringingIn,
+    /// Everything in place, the markers and old files not yet removed.
+    CleaningUp,
+}
+
+fn crash_at(path: &Path, crash: Crash) {
+    copy(path, 8).unwrap();
+    let (copy_dir, retired) = (path.join(COMPACTING), path.join("retired"));
+    let rename = |from: &Path, to: &Path, name: &str| fs::rename(from.join(name), to.join(name));
+    if let Crash::BeforeReady = crash {
+        return;
+    }
+    swap::mark_ready(path).unwrap();
+    if let Crash::AfterReady = crash {
+        return;
+    }
+    fs::create_dir(&retired).unwrap();
+    rename(path, &retired, "db").unwrap();
+    if let Crash::RetiringOld = crash {
+        return;
+    }
+    for name in ["conf", "blobs"] {
+        rename(path, &retired, name).unwrap();
+    }
+    for entry in fs::read_dir(path).unwrap().map(std::result::Result::unwrap) {
+        let name = entry.file_name().into_string().unwrap();
+        if name.starts_with("snap.") {
+            rename(path, &retired, &name).unwrap();
+        }
+    }
+    fs::File::create(retired.join("DONE")).unwrap();
+    rename(&copy_dir, path, "db").unwrap();
+    if let Crash::BringingIn = crash {
+        return;
+    }
+    for entry in fs::read_dir(&copy_dir)
+        .unwrap()
+        .map(std::result::Result::unwrap)
+    {
+        if entry.file_name() != "READY" {
+            fs::rename(entry.path(), path.join(entry.file_name())).unwrap();
+        }
+    }
+    fs::remove_file(copy_dir.join("READY")).unwrap();
+}
+
+#[test]
+fn a_compaction_cut_short_at_any_step_leaves_the_whole_store_at_the_next_open() {
+    let crashes = [
+        Crash::BeforeReady,
+        Crash::AfterReady,
+        Crash::RetiringOld,
+        Crash::BringingIn,
+        Crash::CleaningUp,
+    ];
+    std::thread::scope(|scope| {
+        for crash in crashes {
+            scope.spawn(move || recovers_from(crash));
+        }
+    });
+}
+
+fn inode(file: &Path) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(&fs::metadata(file).unwrap())
+}
+
+/// The store is whole after `crash`, and it is the copy once that was marked complete.
+fn recovers_from(crash: Crash) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    bloated(&path);
+    let (before, old_db) = (contents(&path), inode(&path.join("db")));
+    crash_at(&path, crash);
+    drop(Store::open(&path, 8).unwrap());
+    assert!(
+        contents(&path) == before,
+        "a key differs after a crash {crash:?}"
+    );
+    let copied = inode(&path.join("db")) != old_db;
+    assert_eq!(copied, !matches!(crash, Crash::BeforeReady), "{crash:?}");
+    assert!(!path.join(COMPACTING).exists(), "{crash:?}");
+    assert!(!path.join("retired").exists(), "{crash:?}");
+}
+
+#[test]
+fn files_that_are_not_the_stores_are_left_where_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    bloated(&path);
+    fs::create_dir(path.join("lost+found")).unwrap();
+    fs::write(path.join("lost+found").join("inode"), b"kept").unwrap();
+    grown(&path);
+    compact_if_due(&path, 8, ALWAYS).unwrap().unwrap();
+    assert_eq!(
+        fs::read(path.join("lost+found").join("inode")).unwrap(),
+        b"kept"
+    );
+}
+
+#[test]
+fn the_first_size_noted_is_kept_until_a_compaction_replaces_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    bloated(&path);
+    note_size(&path).unwrap();
+    let noted = read_reference(&path).unwrap();
+    assert_eq!(
+        noted,
+        dir_bytes(&path).unwrap() - noted.to_string().len() as u64
+    );
+    let tenth = Compaction {
+        min_bytes: 0,
+        growth: 1.10,
+    };
+    assert_eq!(
+        compact_if_due(&path, 8, tenth).unwrap(),
+        None,
+        "not grown since"
+    );
+    bloated(&path);
+    note_size(&path).unwrap();
+    assert_eq!(read_reference(&path), Some(noted));
+    grown(&path);
+    let done = compact_if_due(&path, 8, ALWAYS).unwrap().unwrap();
+    assert_eq!(read_reference(&path), Some(done.after));
+}
