@@ -46,14 +46,44 @@ impl App {
     }
 
     fn build_with(config: Config, fingerprints: bool) -> anyhow::Result<App> {
-        let store = Store::open(&config.store.path, config.store.cache_mb)
+        let metrics = Metrics::for_config(&config);
+        App::assemble(config, fingerprints, metrics)
+    }
+
+    /// For a daemon that stopped to compact its store (see `run.rs`): compacts it, opens it
+    /// again and builds everything anew but the metrics, whose counters carry on.
+    pub(crate) fn reopened(self) -> anyhow::Result<App> {
+        let (config, metrics) = (Config::clone(&self.config), self.metrics.clone());
+        // Every handle on the store goes first: sled lets go of its files with the last one.
+        drop(self);
+        App::assemble(config, true, metrics)
+    }
+
+    /// Once every org has its baseline, records the store's size for its first compaction
+    /// (see [`crate::store::note_size`]); nothing once a size is recorded.
+    pub(crate) fn note_store_size(&self) {
+        let baselined = |org: &crate::config::OrgConfig| {
+            self.store.org_state(&org.id).is_ok_and(|s| s.baseline_done)
+        };
+        if !self.config.orgs.iter().all(baselined) {
+            return;
+        }
+        if let Err(error) = crate::store::note_size(&self.config.store.path) {
+            tracing::warn!(%error, "cannot record the store's size");
+        }
+    }
+
+    fn assemble(config: Config, fingerprints: bool, metrics: Metrics) -> anyhow::Result<App> {
+        let (path, cache_mb) = (&config.store.path, config.store.cache_mb);
+        crate::store::compact_if_due(path, cache_mb, config.store.compaction())
+            .with_context(|| format!("opening the store at {}", path.display()))?;
+        let store = Store::open(path, cache_mb)
             .with_context(|| format!("opening the store at {}", config.store.path.display()))?;
         let store = if fingerprints {
             store.keep_fingerprints()
         } else {
             store
         };
-        let metrics = Metrics::for_config(&config);
         let api = ApiClient::new(&config.api, metrics.clone())?;
         let policy = Policy::from(&config.delivery);
         let routes = config.sinks.iter().map(|s| (s.name(), s.filter().cloned()));

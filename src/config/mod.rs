@@ -190,6 +190,23 @@ pub struct StoreConfig {
     /// for changed conversations once their fingerprints are known, so it matters most for the
     /// first poll after a start and for `run --once`.
     pub cache_mb: u64,
+    /// A store smaller than this (MiB) is never compacted: sled's files grow by about half over
+    /// hundreds of polls of scattered changes, which is not worth a rewrite in a small store.
+    pub compact_min_mb: u64,
+    /// A store is rewritten into a compact copy once it has grown by this share (percent) over
+    /// its size after the last compaction, so that the volume holds the data, not sled's
+    /// leftovers; the rewrite costs about what a first listing of the store costs.
+    pub compact_growth_percent: u32,
+}
+
+impl StoreConfig {
+    /// When the store is compacted (see [`StoreConfig::compact_growth_percent`]).
+    pub fn compaction(&self) -> crate::store::Compaction {
+        crate::store::Compaction {
+            min_bytes: self.compact_min_mb.saturating_mul(1024 * 1024),
+            growth: 1.0 + f64::from(self.compact_growth_percent) / 100.0,
+        }
+    }
 }
 
 impl Default for StoreConfig {
@@ -197,6 +214,8 @@ impl Default for StoreConfig {
         StoreConfig {
             path: PathBuf::from("data"),
             cache_mb: 16,
+            compact_min_mb: 32,
+            compact_growth_percent: 10,
         }
     }
 }

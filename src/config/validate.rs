@@ -67,6 +67,13 @@ fn check_poll_store_delivery(config: &Config, errors: &mut Vec<ConfigError>) {
     if config.store.cache_mb == 0 {
         errors.push(ConfigError::new("store.cache_mb", "must be at least 1"));
     }
+    if config.store.compact_growth_percent == 0 {
+        // At 0 % every check would find the store due: a rewrite after every poll.
+        errors.push(ConfigError::new(
+            "store.compact_growth_percent",
+            "must be at least 1",
+        ));
+    }
     if config.store.path.as_os_str().is_empty() {
         errors.push(ConfigError::new("store.path", "must not be empty"));
     }

@@ -1,13 +1,19 @@
 //! The two ways to run: the daemon ([`run`], [`run_on`], [`run_on_with_admin`]) and one poll with a bounded drain
 //! ([`run_once`]).
 
+mod once;
+mod reopen;
+
+pub use once::{run_once, OnceReport};
+
 use crate::app::App;
 use crate::config::Config;
-use crate::poller::{poll_on_cadence, Cadence, OrgReport};
+use crate::poller::{poll_on_cadence, Cadence};
 use anyhow::Context;
 use futures::future::Either;
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use reopen::{watch_store, Sockets};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -42,19 +48,33 @@ pub async fn run_on(
 
 /// [`run_on`] with the admin listener given: with `Some`, `/admin/*` is served there only and
 /// `listener` answers 404 for it; with `None`, `listener` serves everything.
+///
+/// When the store has grown past `store.compact_growth_percent` (looked at every poll interval),
+/// the daemon stops as it would on a signal, compacts the store, and starts again on the same
+/// sockets: requests that arrive meanwhile wait in their queue, and the metrics carry on.
 pub async fn run_on_with_admin(
     config: Config,
     listener: TcpListener,
     admin: Option<TcpListener>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let app = App::build(config)?;
-    let address = listener.local_addr()?;
-    let admin_address = admin.as_ref().map(TcpListener::local_addr).transpose()?;
-    let stop = shutdown.child_token();
-    let server = serve_all(&app, listener, admin, &stop);
+    let mut app = App::build(config)?;
+    let sockets = Sockets::keep(listener, admin)?;
+    let (address, admin_address) = sockets.addresses()?;
     tracing::info!(orgs = app.config.orgs.len(), sinks = app.workers.len(), %address, admin = ?admin_address, "hyperrep-notifier started");
-    supervise(app, server, stop).await
+    loop {
+        let stop = shutdown.child_token();
+        let (listener, admin) = sockets.listeners()?;
+        let server = serve_all(&app, listener, admin, &stop);
+        let Some(stopped) = supervise_until_due(app, server, stop).await? else {
+            return Ok(());
+        };
+        if shutdown.is_cancelled() {
+            return Ok(());
+        }
+        tracing::info!("restarting to compact the store");
+        app = stopped.reopened()?;
+    }
 }
 
 /// The HTTP servers as one task, which ends as soon as either server ends: [`supervise`] then
@@ -108,12 +128,50 @@ async fn first_to_end(one: Served, two: Served, stop: CancellationToken) -> std:
 /// final flush failed.
 pub async fn supervise(
     app: App,
+    server: JoinHandle<std::io::Result<()>>,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    supervise_with(app, server, stop, None).await.map(drop)
+}
+
+/// [`supervise`], which also stops the daemon once its store is due for a compaction, and then
+/// gives the app back (its deliveries finished, its store flushed) for [`App::reopened`].
+async fn supervise_until_due(
+    app: App,
+    server: JoinHandle<std::io::Result<()>>,
+    stop: CancellationToken,
+) -> anyhow::Result<Option<App>> {
+    let due = AtomicBool::new(false);
+    supervise_with(app, server, stop, Some(&due)).await
+}
+
+async fn supervise_with(
+    app: App,
+    server: JoinHandle<std::io::Result<()>>,
+    stop: CancellationToken,
+    due: Option<&AtomicBool>,
+) -> anyhow::Result<Option<App>> {
+    run_until_stopped(&app, server, stop, due).await?;
+    Ok(due
+        .is_some_and(|d| d.load(Ordering::Relaxed))
+        .then_some(app))
+}
+
+/// See [`supervise`]; with `due`, the store's size is watched as well (see `reopen.rs`).
+async fn run_until_stopped(
+    app: &App,
     mut server: JoinHandle<std::io::Result<()>>,
     stop: CancellationToken,
+    due: Option<&AtomicBool>,
 ) -> anyhow::Result<()> {
     let stop_delivery = CancellationToken::new();
     let workers = app.spawn_workers(&stop_delivery)?;
-    let work = async { tokio::join!(poll(&app, &stop), tidy(&app, &stop)) };
+    let watch = async {
+        if let Some(due) = due {
+            watch_store(app, &stop, due).await;
+        }
+    };
+    let work = async { tokio::join!(poll(app, &stop), tidy(app, &stop), watch) };
     tokio::pin!(work);
     let failed = app.store.failed();
     // Which of the three ended: the work (on `stop`), the server, or the store.
@@ -186,92 +244,6 @@ async fn tidy(app: &App, stop: &CancellationToken) {
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
         }
     }
-}
-
-/// What `run --once` did.
-#[derive(Debug, Clone)]
-pub struct OnceReport {
-    /// One per org.
-    pub orgs: Vec<OrgReport>,
-    /// Entries still queued after the drain (they wait for the next run).
-    pub pending: usize,
-    /// Entries that became dead letters during this run, per sink.
-    pub dead_lettered: BTreeMap<String, u64>,
-    /// Sinks disabled after sustained failure: their entries are in `pending` and were not
-    /// waited for.
-    pub disabled: Vec<String>,
-}
-
-impl OnceReport {
-    /// Every org listed completely, nothing left undelivered, nothing given up.
-    pub fn success(&self) -> bool {
-        self.pending == 0
-            && self.dead_lettered.is_empty()
-            && self.orgs.iter().all(|o| o.complete && o.error.is_none())
-    }
-}
-
-/// Waits until the outbox of every sink that is not disabled is empty (a disabled sink's
-/// entries wait for an operator, not for this drain), `deadline` or `shutdown`. Woken by each
-/// change of the queue counts, so that `run --once` ends as soon as its last delivery is
-/// recorded; looked at every 50 ms as well, for a sink disabled meanwhile.
-async fn drain_outbox(app: &App, deadline: Instant, shutdown: &CancellationToken) {
-    loop {
-        let changed = app.store.counts_changed();
-        tokio::pin!(changed);
-        changed.as_mut().enable();
-        let now = Instant::now();
-        if app.deliverable() == 0 || now >= deadline || shutdown.is_cancelled() {
-            return;
-        }
-        let look = (now + Duration::from_millis(50)).min(deadline);
-        tokio::select! {
-            _ = shutdown.cancelled() => {}
-            _ = changed => {}
-            _ = tokio::time::sleep_until(look.into()) => {}
-        }
-    }
-}
-
-/// One complete poll of every org, then delivery until the outbox is empty or `drain` has
-/// passed. No HTTP endpoints: this is for cron and CI.
-pub async fn run_once(
-    config: Config,
-    shutdown: CancellationToken,
-    drain: Duration,
-) -> anyhow::Result<OnceReport> {
-    let app = App::build_for_one_poll(config)?;
-    app.sweep_dead_letters()?;
-    app.sweep_delivered()?;
-    let dead_before = dead_letters_per_sink(&app);
-    let stop_delivery = CancellationToken::new();
-    let workers = app.spawn_workers(&stop_delivery)?;
-    let orgs = app.poll_once(&shutdown).await;
-    drain_outbox(&app, Instant::now() + drain, &shutdown).await;
-    app.finish(workers, &stop_delivery).await?;
-    let dead_lettered = dead_letters_per_sink(&app)
-        .into_iter()
-        .filter_map(|(sink, dead)| {
-            let new = dead.saturating_sub(dead_before.get(&sink).copied().unwrap_or(0));
-            (new > 0).then_some((sink, new))
-        })
-        .collect();
-    Ok(OnceReport {
-        orgs,
-        pending: app.pending(),
-        dead_lettered,
-        disabled: app
-            .workers
-            .iter()
-            .filter(|w| w.is_disabled())
-            .map(|w| w.sink.name().to_string())
-            .collect(),
-    })
-}
-
-fn dead_letters_per_sink(app: &App) -> BTreeMap<String, u64> {
-    let sinks = app.store.sinks_with_entries().into_iter();
-    sinks.map(|(sink, counts)| (sink, counts.dead)).collect()
 }
 
 #[cfg(test)]

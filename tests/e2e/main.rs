@@ -34,6 +34,7 @@ mod slack_app;
 mod slack_app_faults;
 mod smtp;
 mod storage_faults;
+mod store_compaction;
 mod store_format;
 mod support;
 mod templates;
