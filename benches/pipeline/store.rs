@@ -3,7 +3,8 @@
 
 use crate::measure::Row;
 use crate::{change, Bench, Lcg, IDLE_SINK};
-use hyperrep_notifier::App;
+use hyperrep_notifier::{store, App};
+use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub fn store(bench: &Bench) -> Vec<Row> {
@@ -67,13 +68,17 @@ fn size_polls() -> usize {
 }
 
 /// The store's size: after a baseline of 100,000 conversations in 10 orgs, against the JSON it
-/// holds, and after [`SIZE_READINGS`] polls with 0.5 % changed (outbox aside: see below).
+/// holds, and after [`SIZE_READINGS`] polls with 0.5 % changed (outbox aside: see below),
+/// compacted as the daemon compacts it: its size noted after the baseline, and after each poll
+/// the store reopened (compacting it) once it is due, as the daemon restarts for it.
 pub fn size(bench: &Bench) -> Vec<Row> {
     let sim = bench.simulator(10, 10_000);
     // The sink takes no created or updated event: the outbox, which a real sink drains, stays
     // empty, so what grows is the snapshots alone.
     let sink = format!("{IDLE_SINK}[sinks.filter]\nevents = [\"conversation.removed\"]\n");
-    let app = App::build(bench.config(&sim, "size", &sink)).unwrap();
+    let config = bench.config(&sim, "size", &sink);
+    let policy = config.store.compaction();
+    let mut app = App::build(config.clone()).unwrap();
     let cancel = CancellationToken::new();
     bench.rt.block_on(app.poll_once(&cancel));
     let json: usize = sim
@@ -84,11 +89,18 @@ pub fn size(bench: &Bench) -> Vec<Row> {
         .sum();
     let path = bench.dir.path().join("size");
     let baseline = dir_bytes(&path);
+    store::note_size(&path).unwrap();
     let mut rng = Lcg(13);
-    let (mut readings, mut every) = (Vec::new(), Vec::new());
+    let (mut readings, mut every, mut pauses) = (Vec::new(), Vec::new(), Vec::new());
     for poll in 1..=size_polls() {
         change(&sim, 0.005, &mut rng);
         bench.rt.block_on(app.poll_once(&cancel));
+        if store::compaction_due(&path, policy) {
+            drop(app);
+            let started = Instant::now();
+            app = App::build(config.clone()).unwrap();
+            pauses.push(started.elapsed().as_secs_f64());
+        }
         if SIZE_READINGS.contains(&poll) {
             readings.push((poll, dir_bytes(&path)));
         }
@@ -145,6 +157,16 @@ pub fn size(bench: &Bench) -> Vec<Row> {
             &format!("median growth of the last 10 readings (to {polls})"),
             growth(late_median),
             "%",
+        ),
+        row(
+            &format!("compactions over {polls} polls"),
+            pauses.len() as f64,
+            "compactions",
+        ),
+        row(
+            "compaction (the store reopened), longest",
+            pauses.iter().copied().fold(0.0, f64::max),
+            "s",
         ),
     ])
     .collect()
