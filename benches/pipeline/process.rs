@@ -84,7 +84,21 @@ pub fn memory(bench: &Bench) -> Vec<Row> {
     let once_wall = run.elapsed();
     let per_poll = sim.request_count() - requests;
     let daemon = daemon_peak_rss(&path, &sim, per_poll);
+    let compaction = compacting_run(&path, &bench.dir.path().join("memory"));
     let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let compaction_rows = [
+        ("store before the compaction", mib(compaction.before), "MiB"),
+        ("store after the compaction", mib(compaction.after), "MiB"),
+        ("run --once compacting first, wall", compaction.wall, "s"),
+        (
+            "peak RSS of run --once compacting first",
+            mib(compaction.peak),
+            "MiB",
+        ),
+    ];
+    let compaction_rows = compaction_rows
+        .into_iter()
+        .map(|(metric, value, unit)| Row::new("memory", "1M conv, 100 orgs", metric, value, unit));
     vec![
         Row::new(
             "memory",
@@ -116,6 +130,46 @@ pub fn memory(bench: &Bench) -> Vec<Row> {
             "MiB",
         ),
     ]
+    .into_iter()
+    .chain(compaction_rows)
+    .collect()
+}
+
+/// What `run --once` does with the store due for a compaction.
+struct Compacting {
+    before: u64,
+    after: u64,
+    wall: f64,
+    peak: u64,
+}
+
+/// `run --once` on the store made due for a compaction (its recorded size set to 1 byte): the
+/// compaction at its start and its poll, with the store's size before and after.
+fn compacting_run(config: &Path, store: &Path) -> Compacting {
+    std::fs::write(store.join("compacted"), "1").unwrap();
+    let before = crate::store::dir_bytes(store);
+    let run = Instant::now();
+    let mut child = Command::new(BINARY)
+        .args(["--config", config.to_str().unwrap(), "run", "--once"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (status, peak) = wait_peak_rss(&mut child);
+    assert!(status.success(), "run --once compacting failed");
+    let wall = run.elapsed().as_secs_f64();
+    let after: u64 = std::fs::read_to_string(store.join("compacted"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(after > 1, "the store was compacted");
+    Compacting {
+        before,
+        after,
+        wall,
+        peak,
+    }
 }
 
 /// The daemon (`run`, polling every second) on the same store until it has made three complete

@@ -172,10 +172,13 @@ pub fn size(bench: &Bench) -> Vec<Row> {
     .collect()
 }
 
-fn dir_bytes(dir: &std::path::Path) -> u64 {
+pub fn dir_bytes(dir: &std::path::Path) -> u64 {
     let mut total = 0;
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let meta = entry.metadata().unwrap();
+        // sled removes files of its own in the background (and a compaction its directories).
+        let Ok(meta) = entry.metadata() else {
+            continue;
+        };
         total += if meta.is_dir() {
             dir_bytes(&entry.path())
         } else {

@@ -194,7 +194,11 @@ pub(super) fn dir_bytes(dir: &Path) -> std::io::Result<u64> {
     let mut total = 0;
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
-        let meta = entry.metadata()?;
+        // sled removes files of its own in the background: one gone since the listing is 0.
+        let meta = match entry.metadata() {
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+            meta => meta?,
+        };
         total += match meta.is_dir() {
             true => dir_bytes(&entry.path())?,
             false => meta.len(),

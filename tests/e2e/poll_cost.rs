@@ -1,7 +1,7 @@
 //! What a poll costs the store: a poll that finds nothing new writes nothing, in `poll_once` and
 //! in a running daemon, while the times it shows still move and are kept across a stop.
 
-use crate::support::{metric, once, Daemon, World};
+use crate::support::{eventually, metric, once, Daemon, World};
 use hyperrep_notifier::store::Store;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -63,6 +63,14 @@ async fn an_idle_daemon_leaves_its_store_files_untouched_and_shows_its_polls_mov
     let daemon = Daemon::start(&world, "[poll]\ninterval = \"100ms\"\n").await;
     let polls = |text: &str| metric(text, "hyperrep_notifier_polls_total{outcome=\"complete\"}");
     daemon.metrics_until(|text| polls(text) >= 4.0).await;
+    // Once, after the baselines: the store's size, for its first compaction (see README).
+    let noted = eventually(Duration::from_secs(10), || async {
+        world.store_path().join("compacted").exists()
+    });
+    assert!(
+        noted.await,
+        "the store's size is noted once the baselines are done"
+    );
     let status = || async { daemon.get("/status", None).await.1 };
     // Read first: a read can make sled tidy the pages it reads (its own writes, not a poll's).
     let before = status().await;
