@@ -62,23 +62,23 @@ impl App {
     /// Once every org has its baseline, records the store's size for its first compaction
     /// (see [`crate::store::note_size`]); nothing once a size is recorded.
     pub(crate) fn note_store_size(&self) {
-        let baselined = |org: &crate::config::OrgConfig| {
-            self.store.org_state(&org.id).is_ok_and(|s| s.baseline_done)
+        let baselined = || {
+            let done = |org: &crate::config::OrgConfig| {
+                self.store.org_state(&org.id).is_ok_and(|s| s.baseline_done)
+            };
+            self.config.orgs.iter().all(done)
         };
-        if !self.config.orgs.iter().all(baselined) {
-            return;
-        }
-        if let Err(error) = crate::store::note_size(&self.config.store.path) {
+        if let Err(error) = crate::store::note_size(&self.config.store.path, baselined) {
             tracing::warn!(%error, "cannot record the store's size");
         }
     }
 
     fn assemble(config: Config, fingerprints: bool, metrics: Metrics) -> anyhow::Result<App> {
         let (path, cache_mb) = (&config.store.path, config.store.cache_mb);
+        let opening = || format!("opening the store at {}", path.display());
         crate::store::compact_if_due(path, cache_mb, config.store.compaction())
-            .with_context(|| format!("opening the store at {}", path.display()))?;
-        let store = Store::open(path, cache_mb)
-            .with_context(|| format!("opening the store at {}", config.store.path.display()))?;
+            .with_context(opening)?;
+        let store = Store::open(path, cache_mb).with_context(opening)?;
         let store = if fingerprints {
             store.keep_fingerprints()
         } else {

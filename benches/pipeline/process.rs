@@ -73,14 +73,7 @@ pub fn memory(bench: &Bench) -> Vec<Row> {
     let filled = started.elapsed();
     let run = Instant::now();
     let requests = sim.request_count();
-    let mut child = Command::new(BINARY)
-        .args(["--config", path.to_str().unwrap(), "run", "--once"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (status, peak) = wait_peak_rss(&mut child);
-    assert!(status.success(), "run --once failed");
+    let peak = run_once_peak_rss(&path);
     let once_wall = run.elapsed();
     let per_poll = sim.request_count() - requests;
     let daemon = daemon_peak_rss(&path, &sim, per_poll);
@@ -135,6 +128,19 @@ pub fn memory(bench: &Bench) -> Vec<Row> {
     .collect()
 }
 
+/// The release binary's `run --once` on `config`: its peak resident memory.
+fn run_once_peak_rss(config: &Path) -> u64 {
+    let mut child = Command::new(BINARY)
+        .args(["--config", config.to_str().unwrap(), "run", "--once"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (status, peak) = wait_peak_rss(&mut child);
+    assert!(status.success(), "run --once failed");
+    peak
+}
+
 /// What `run --once` does with the store due for a compaction.
 struct Compacting {
     before: u64,
@@ -149,14 +155,7 @@ fn compacting_run(config: &Path, store: &Path) -> Compacting {
     std::fs::write(store.join("compacted"), "1").unwrap();
     let before = crate::store::dir_bytes(store);
     let run = Instant::now();
-    let mut child = Command::new(BINARY)
-        .args(["--config", config.to_str().unwrap(), "run", "--once"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (status, peak) = wait_peak_rss(&mut child);
-    assert!(status.success(), "run --once compacting failed");
+    let peak = run_once_peak_rss(config);
     let wall = run.elapsed().as_secs_f64();
     let after: u64 = std::fs::read_to_string(store.join("compacted"))
         .unwrap()

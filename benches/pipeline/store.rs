@@ -89,7 +89,7 @@ pub fn size(bench: &Bench) -> Vec<Row> {
         .sum();
     let path = bench.dir.path().join("size");
     let baseline = dir_bytes(&path);
-    store::note_size(&path).unwrap();
+    store::note_size(&path, || true).unwrap();
     let mut rng = Lcg(13);
     let (mut readings, mut every, mut pauses) = (Vec::new(), Vec::new(), Vec::new());
     for poll in 1..=size_polls() {

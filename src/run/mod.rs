@@ -131,7 +131,7 @@ pub async fn supervise(
     server: JoinHandle<std::io::Result<()>>,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
-    supervise_with(app, server, stop, None).await.map(drop)
+    run_until_stopped(&app, server, stop, None).await
 }
 
 /// [`supervise`], which also stops the daemon once its store is due for a compaction, and then
@@ -142,19 +142,8 @@ async fn supervise_until_due(
     stop: CancellationToken,
 ) -> anyhow::Result<Option<App>> {
     let due = AtomicBool::new(false);
-    supervise_with(app, server, stop, Some(&due)).await
-}
-
-async fn supervise_with(
-    app: App,
-    server: JoinHandle<std::io::Result<()>>,
-    stop: CancellationToken,
-    due: Option<&AtomicBool>,
-) -> anyhow::Result<Option<App>> {
-    run_until_stopped(&app, server, stop, due).await?;
-    Ok(due
-        .is_some_and(|d| d.load(Ordering::Relaxed))
-        .then_some(app))
+    run_until_stopped(&app, server, stop, Some(&due)).await?;
+    Ok(due.load(Ordering::Relaxed).then_some(app))
 }
 
 /// See [`supervise`]; with `due`, the store's size is watched as well (see `reopen.rs`).

@@ -37,16 +37,6 @@ pub struct Compaction {
     pub growth: f64,
 }
 
-impl Default for Compaction {
-    /// 32 MiB (about 80,000 conversations), and 10 % of growth.
-    fn default() -> Compaction {
-        Compaction {
-            min_bytes: 32 * 1024 * 1024,
-            growth: 1.10,
-        }
-    }
-}
-
 impl Compaction {
     /// Whether a store of `size` bytes is due, `reference` being its size after its last
     /// compaction (none: not known yet, see [`note_size`]).
@@ -81,13 +71,13 @@ pub fn compact_if_due(path: &Path, cache_mb: u64, policy: Compaction) -> Result<
 }
 
 /// Records the store's size as what the first compaction waits for it to grow past, unless a
-/// size is recorded already. For after the first listing of every org: a store written by its
-/// first listings is as compact as a compaction would make it.
-pub fn note_size(path: &Path) -> Result<()> {
-    match read_reference(path) {
-        Some(_) => Ok(()),
-        None => write_reference(path, dir_bytes(path).map_err(io_error)?),
+/// size is recorded already or `ready` (asked only then) says not yet. For after the first
+/// listing of every org: a store written by its first listings is as compact as a copy.
+pub fn note_size(path: &Path, ready: impl FnOnce() -> bool) -> Result<()> {
+    if read_reference(path).is_some() || !ready() {
+        return Ok(());
     }
+    write_reference(path, dir_bytes(path).map_err(io_error)?)
 }
 
 /// Whether the store at `path` is due for a compaction: a look at its files' sizes, no more.

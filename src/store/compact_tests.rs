@@ -122,7 +122,11 @@ fn a_store_is_compacted_again_only_once_it_has_grown_past_its_last_compaction() 
 
 #[test]
 fn the_policy_waits_for_a_recorded_size_the_minimum_size_and_the_growth() {
-    let policy = Compaction::default();
+    // The configuration's defaults: 32 MiB, 10 %.
+    let policy = Compaction {
+        min_bytes: 32 * 1024 * 1024,
+        growth: 1.10,
+    };
     assert!(!policy.due(u64::MAX, None), "nothing recorded: not due");
     assert!(!policy.due(policy.min_bytes - 1, Some(0)));
     assert!(policy.due(policy.min_bytes, Some(0)));
@@ -271,7 +275,7 @@ fn the_first_size_noted_is_kept_until_a_compaction_replaces_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     bloated(&path);
-    note_size(&path).unwrap();
+    note_size(&path, || true).unwrap();
     let noted = read_reference(&path).unwrap();
     assert_eq!(
         noted,
@@ -287,7 +291,7 @@ fn the_first_size_noted_is_kept_until_a_compaction_replaces_it() {
         "not grown since"
     );
     bloated(&path);
-    note_size(&path).unwrap();
+    note_size(&path, || true).unwrap();
     assert_eq!(read_reference(&path), Some(noted));
     grown(&path);
     let done = compact_if_due(&path, 8, ALWAYS).unwrap().unwrap();
