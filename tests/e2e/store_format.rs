@@ -27,11 +27,15 @@ fn format_3(number: u32, id: &str, revision: u8, json: &[u8]) -> (Vec<u8>, Vec<u
 async fn an_old_store_is_still_known(
     world: &World,
     format: &str,
+    before: impl FnOnce(&sled::Db),
     stored: impl Fn(&str, &[u8]) -> (Vec<u8>, Vec<u8>),
 ) {
     let org = world.org(0);
     {
+        // One handle for everything written: sled's file lock goes only when its background
+        // threads let go of a dropped handle, so an open right after a drop can be refused.
         let db = sled::open(world.store_path()).unwrap();
+        before(&db);
         db.insert("format_version", format).unwrap();
         let conversations = db.open_tree("conversations").unwrap();
         for record in world.sim.conversations(&org) {
@@ -75,15 +79,12 @@ async fn an_old_store_is_still_known(
 #[tokio::test]
 async fn a_store_of_format_3_is_moved_to_format_4_and_its_conversations_are_still_known() {
     let world = World::start(1, 5).await;
-    {
-        let db = sled::open(world.store_path()).unwrap();
+    let org = world.org(0);
+    let number = |db: &sled::Db| {
         let numbers = db.open_tree("org_ids").unwrap();
-        numbers
-            .insert(world.org(0).as_bytes(), &1u32.to_be_bytes())
-            .unwrap();
-        db.flush().unwrap();
-    }
-    an_old_store_is_still_known(&world, "3", |id, json| format_3(1, id, 2, json)).await;
+        numbers.insert(org.as_bytes(), &1u32.to_be_bytes()).unwrap();
+    };
+    an_old_store_is_still_known(&world, "3", number, |id, json| format_3(1, id, 2, json)).await;
 }
 
 #[tokio::test]
@@ -91,9 +92,14 @@ async fn a_store_of_format_2_is_moved_to_format_4_and_its_conversations_are_stil
     let world = World::start(1, 5).await;
     let org = world.org(0);
     // Format 2: `org \0 id` → revision (u64 BE) + JSON.
-    an_old_store_is_still_known(&world, "2", |id, json| {
-        let key = [org.as_bytes(), b"\0", id.as_bytes()].concat();
-        (key, [&2u64.to_be_bytes()[..], json].concat())
-    })
+    an_old_store_is_still_known(
+        &world,
+        "2",
+        |_| {},
+        |id, json| {
+            let key = [org.as_bytes(), b"\0", id.as_bytes()].concat();
+            (key, [&2u64.to_be_bytes()[..], json].concat())
+        },
+    )
     .await;
 }
