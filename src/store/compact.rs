@@ -86,16 +86,17 @@ pub fn compaction_due(path: &Path, policy: Compaction) -> bool {
 }
 
 fn compact(path: &Path, cache_mb: u64, before: u64) -> Result<Compacted> {
+    // Opened first: a process refused because another one has the store open leaves no trace.
+    let old = open_db(path, cache_mb)?;
     tracing::info!(bytes = before, "compacting the store");
     let started = std::time::Instant::now();
-    if let Err(error) = copy(path, cache_mb) {
-        if let StoreError::Locked { .. } = error {
-            return Err(error);
-        }
+    // Recorded before the copy, so that a try is made once per growth: a process that does not
+    // live through the copy (killed for its memory limit, or by a liveness probe) must not
+    // start it again at every start; a copy that fails likewise waits for as much growth again.
+    write_reference(path, before)?;
+    if let Err(error) = copy(old, path, cache_mb) {
         tracing::warn!(%error, "cannot compact the store; going on with it as it is");
         swap::recover(path).map_err(io_error)?;
-        // Tried again only once it has grown as much again, not at every check.
-        write_reference(path, before)?;
         return Ok(Compacted {
             before,
             after: before,
@@ -129,10 +130,9 @@ fn lock(path: &Path) -> Result<std::fs::File> {
         })
 }
 
-/// Copies every tree of the store at `path` into a new store in `path/compacting`, and
+/// Copies every tree of `old`, the store at `path`, into a new store in `path/compacting`, and
 /// carries the id counter over.
-fn copy(path: &Path, cache_mb: u64) -> Result<()> {
-    let old = open_db(path, cache_mb)?;
+fn copy(old: sled::Db, path: &Path, cache_mb: u64) -> Result<()> {
     let new = open_db(&path.join(COMPACTING), cache_mb)?;
     for name in old.tree_names() {
         // Through the `Db` itself: a second handle on the default tree would not see its root move.

@@ -161,6 +161,20 @@ fn a_second_process_compacting_the_same_store_is_told_it_is_locked() {
     assert!(compact_if_due(&path, 8, ALWAYS).unwrap().is_some());
 }
 
+#[test]
+fn a_store_another_process_has_open_is_not_compacted_and_its_recorded_size_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    bloated(&path);
+    grown(&path);
+    let running = open_db(&path, 8).unwrap();
+    let refused = compact_if_due(&path, 8, ALWAYS).unwrap_err();
+    assert!(matches!(refused, StoreError::Locked { .. }), "{refused}");
+    assert_eq!(read_reference(&path), Some(0), "as it was");
+    assert!(!path.join(COMPACTING).exists());
+    drop(running);
+}
+
 /// Where a crash stops a compaction; what the next open must make of it.
 #[derive(Debug, Clone, Copy)]
 enum Crash {
@@ -177,7 +191,7 @@ enum Crash {
 }
 
 fn crash_at(path: &Path, crash: Crash) {
-    copy(path, 8).unwrap();
+    copy(open_db(path, 8).unwrap(), path, 8).unwrap();
     let (copy_dir, retired) = (path.join(COMPACTING), path.join("retired"));
     let rename = |from: &Path, to: &Path, name: &str| fs::rename(from.join(name), to.join(name));
     if let Crash::BeforeReady = crash {

@@ -108,3 +108,66 @@ async fn a_daemon_compacts_its_grown_store_between_polls_and_goes_on_where_it_wa
     assert!(!store.join("compacting").exists() && !store.join("retired").exists());
     daemon.stop().await;
 }
+
+/// Writes 16 MB that a compaction copies (a tree of its own, 2,000 values of 8 KiB) into the
+/// store at `store`: a copy that takes long enough to be cut short.
+fn padded(store: &Path) {
+    let db = sled::open(store).unwrap();
+    let padding = db.open_tree("padding").unwrap();
+    let mut batch = sled::Batch::default();
+    for i in 0..2_000u32 {
+        batch.insert(&i.to_be_bytes(), vec![(i % 251) as u8; 8 * 1024]);
+    }
+    padding.apply_batch(batch).unwrap();
+    db.flush().unwrap();
+}
+
+/// A process killed in the middle of its compaction (over its memory limit, by a liveness
+/// probe) is not followed by a process that starts the same copy again, and again: the next
+/// start recovers the store as it was and polls, and the try is made again only once the
+/// store has grown as much again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compaction_killed_midway_is_not_tried_again_at_the_next_start() {
+    let world = World::start(1, 5).await;
+    let store = world.store_path();
+    padded(&store);
+    assert!(once_with(compacting(&world, "")).await.success());
+    record_compacted_size(&store, 1);
+    let config = world.write_config("");
+    let mut child = crate::support::binary()
+        .arg("--config")
+        .arg(&config)
+        .args(["run", "--once"])
+        .env("HRN_STORE__COMPACT_MIN_MB", "0")
+        .spawn()
+        .unwrap();
+    let copying = eventually(Duration::from_secs(20), || async {
+        store.join("compacting").join("db").exists()
+    });
+    assert!(copying.await, "the compaction started");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !store.join("retired").exists(),
+        "killed while copying, before the swap"
+    );
+    let tried = compacted_size(&store).unwrap();
+    assert!(
+        tried > 16_000_000,
+        "the try is recorded with the size: {tried}"
+    );
+    let db = std::fs::metadata(store.join("db")).unwrap();
+    let report = once_with(compacting(&world, "")).await;
+    assert!(report.success(), "{report:?}");
+    assert!(
+        !store.join("compacting").exists(),
+        "the cut copy is removed"
+    );
+    assert_eq!(compacted_size(&store), Some(tried), "not tried again");
+    let same = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(store.join("db")).unwrap());
+    assert_eq!(
+        same,
+        std::os::unix::fs::MetadataExt::ino(&db),
+        "the same store"
+    );
+}
