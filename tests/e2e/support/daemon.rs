@@ -72,17 +72,20 @@ impl Daemon {
         (response.status().as_u16(), response.text().await.unwrap())
     }
 
-    /// Polls `check` on the metrics text until it holds (bounded).
+    /// Polls `check` on the metrics text until it holds, and returns that text; panics with
+    /// the last text after 15 s (a wait that ends either way would assert nothing).
     pub async fn metrics_until(&self, check: impl Fn(&str) -> bool) -> String {
         let text = std::cell::RefCell::new(String::new());
-        eventually(Duration::from_secs(15), || async {
+        let held = eventually(Duration::from_secs(15), || async {
             let body = self.get("/metrics", None).await.1;
             let held = check(&body);
             *text.borrow_mut() = body;
             held
         })
         .await;
-        text.into_inner()
+        let text = text.into_inner();
+        assert!(held, "the metrics never met the condition:\n{text}");
+        text
     }
 
     pub async fn stop(self) {
