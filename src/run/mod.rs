@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::poller::{poll_on_cadence, Cadence};
 use anyhow::Context;
 use futures::future::Either;
-use reopen::{watch_store, Sockets};
+use reopen::{reopen_holding, watch_store, Sockets};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -51,7 +51,7 @@ pub async fn run_on(
 ///
 /// When the store has grown past `store.compact_growth_percent` (looked at every poll interval),
 /// the daemon stops as it would on a signal, compacts the store, and starts again on the same
-/// sockets: requests that arrive meanwhile wait in their queue, and the metrics carry on.
+/// sockets, which meanwhile answer that it is alive and not ready; the metrics carry on.
 pub async fn run_on_with_admin(
     config: Config,
     listener: TcpListener,
@@ -73,7 +73,7 @@ pub async fn run_on_with_admin(
             return Ok(());
         }
         tracing::info!("restarting to compact the store");
-        app = stopped.reopened()?;
+        app = reopen_holding(&sockets, stopped).await?;
     }
 }
 

@@ -1,7 +1,8 @@
 //! What lets the daemon stop to compact its store and start again: its sockets, kept open
-//! across the restart, and the look at the store's size that asks for it.
+//! across the restart, the look at the store's size that asks for it, and the restart itself.
 
 use crate::app::App;
+use crate::server::{hold, Endpoints};
 use crate::store::compaction_due;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,9 +10,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// The daemon's listening sockets, open for its whole life: each start serves a duplicate of
-/// them, so connections made while the store is compacted wait in the accept queue instead of
-/// being refused (a liveness probe sees a slow answer, not a dead process).
+/// The daemon's listening sockets, open for its whole life: each start, and the answers while
+/// the store is compacted, serve a duplicate of them, so a connection made between the two
+/// waits in the accept queue instead of being refused.
 pub(super) struct Sockets {
     public: std::net::TcpListener,
     admin: Option<std::net::TcpListener>,
@@ -62,4 +63,33 @@ pub(super) async fn watch_store(app: &App, stop: &CancellationToken, due: &Atomi
             return;
         }
     }
+}
+
+/// `app` started again on its store, compacted meanwhile (see [`App::reopened`]), off the async
+/// threads: the sockets meanwhile answer that the daemon is alive and not ready (see
+/// `server/holding.rs`), so that a liveness probe does not take a long compaction for a hang.
+pub(super) async fn reopen_holding(sockets: &Sockets, app: App) -> anyhow::Result<App> {
+    let stop = CancellationToken::new();
+    let metrics = app.metrics.clone();
+    let (public, admin) = sockets.listeners()?;
+    let public_endpoints = match admin {
+        Some(_) => Endpoints::Public,
+        None => Endpoints::All,
+    };
+    let held = [(Some(public), public_endpoints), (admin, Endpoints::Admin)];
+    let held: Vec<_> = held
+        .into_iter()
+        .filter_map(|(listener, endpoints)| Some((listener?, endpoints)))
+        .map(|(listener, endpoints)| {
+            tokio::spawn(hold(listener, endpoints, metrics.clone(), stop.clone()))
+        })
+        .collect();
+    let reopened = tokio::task::spawn_blocking(move || app.reopened()).await;
+    stop.cancel();
+    for server in held {
+        if let Ok(Err(error)) = server.await {
+            tracing::warn!(%error, "answering while compacting failed");
+        }
+    }
+    reopened?
 }

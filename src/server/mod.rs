@@ -2,7 +2,10 @@
 //! behind a bearer token ([`admin`]).
 
 mod admin;
+mod holding;
 mod replay;
+
+pub(crate) use holding::hold;
 
 use crate::config::Config;
 use crate::dispatch::Outbox;

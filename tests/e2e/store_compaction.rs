@@ -172,3 +172,33 @@ async fn a_compaction_killed_midway_is_not_tried_again_at_the_next_start() {
         "the same store"
     );
 }
+
+/// While the daemon compacts a store big enough to take a while, its endpoints answer: alive
+/// to a liveness probe, not ready (and why) to a readiness probe; then it is ready again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_compacting_its_store_answers_that_it_is_alive_and_not_ready() {
+    let world = World::start(1, 5).await;
+    let store = world.store_path();
+    padded(&store);
+    record_compacted_size(&store, u64::MAX / 2);
+    let daemon = Daemon::start_with(compacting(&world, "[poll]\ninterval = \"100ms\"\n")).await;
+    let ready = || async { daemon.get("/readyz", None).await.0 == 200 };
+    assert!(eventually(Duration::from_secs(15), ready).await);
+    record_compacted_size(&store, 1);
+    let holding = eventually(Duration::from_secs(15), || async {
+        let (status, body) = daemon.get("/readyz", None).await;
+        status == 503 && body.contains("compacting the store")
+    });
+    assert!(holding.await, "not ready while compacting, and why");
+    let (status, body) = daemon.get("/healthz", None).await;
+    assert_eq!((status, body.as_str()), (200, "ok"), "alive");
+    let compacted = eventually(Duration::from_secs(15), || async {
+        compacted_size(&store).is_some_and(|size| size > 1)
+    });
+    assert!(compacted.await);
+    assert!(
+        eventually(Duration::from_secs(15), ready).await,
+        "ready again"
+    );
+    daemon.stop().await;
+}
