@@ -71,19 +71,17 @@ pub(super) async fn watch_store(app: &App, stop: &CancellationToken, due: &Atomi
 pub(super) async fn reopen_holding(sockets: &Sockets, app: App) -> anyhow::Result<App> {
     let stop = CancellationToken::new();
     let metrics = app.metrics.clone();
-    let (public, admin) = sockets.listeners()?;
-    let public_endpoints = match admin {
-        Some(_) => Endpoints::Public,
-        None => Endpoints::All,
+    let held = |listener, endpoints| {
+        tokio::spawn(hold(listener, endpoints, metrics.clone(), stop.clone()))
     };
-    let held = [(Some(public), public_endpoints), (admin, Endpoints::Admin)];
-    let held: Vec<_> = held
-        .into_iter()
-        .filter_map(|(listener, endpoints)| Some((listener?, endpoints)))
-        .map(|(listener, endpoints)| {
-            tokio::spawn(hold(listener, endpoints, metrics.clone(), stop.clone()))
-        })
-        .collect();
+    let (public, admin) = sockets.listeners()?;
+    let held = match admin {
+        None => vec![held(public, Endpoints::All)],
+        Some(admin) => vec![
+            held(public, Endpoints::Public),
+            held(admin, Endpoints::Admin),
+        ],
+    };
     let reopened = tokio::task::spawn_blocking(move || app.reopened()).await;
     stop.cancel();
     for server in held {

@@ -3,8 +3,8 @@
 //! metrics as they stand (so a scrape does not see the process down), and 503 with
 //! `Retry-After` for everything else.
 
-use super::Endpoints;
-use crate::metrics::{Format, Metrics};
+use super::{encoded, error, Endpoints};
+use crate::metrics::Metrics;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -31,7 +31,7 @@ pub(crate) async fn hold(
             .route("/readyz", get(not_ready))
             .route(
                 "/metrics",
-                get(move |headers: HeaderMap| async move { encode(&metrics, &headers) }),
+                get(move |headers: HeaderMap| async move { encoded(&metrics, &headers) }),
             ),
     };
     axum::serve(listener, routes.fallback(compacting))
@@ -45,19 +45,15 @@ async fn not_ready() -> Response {
 }
 
 async fn compacting() -> Response {
-    let body = json!({ "error": COMPACTING });
-    (StatusCode::SERVICE_UNAVAILABLE, retry_after(), Json(body)).into_response()
+    (
+        retry_after(),
+        error(StatusCode::SERVICE_UNAVAILABLE, COMPACTING),
+    )
+        .into_response()
 }
 
 fn retry_after() -> [(header::HeaderName, &'static str); 1] {
     [(header::RETRY_AFTER, RETRY_AFTER_SECONDS)]
-}
-
-fn encode(metrics: &Metrics, headers: &HeaderMap) -> Response {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let format = Format::negotiate(accept);
-    let content_type = [(header::CONTENT_TYPE, format.content_type())];
-    (content_type, metrics.encode(format)).into_response()
 }
 
 #[cfg(test)]

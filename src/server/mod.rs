@@ -120,13 +120,15 @@ async fn metrics(State(state): State<Shared>, headers: HeaderMap) -> Response {
         }),
         Err(e) => return internal(e),
     }
+    encoded(&state.metrics, &headers)
+}
+
+/// `metrics` as they stand, in the format `headers` ask for.
+fn encoded(metrics: &Metrics, headers: &HeaderMap) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = Format::negotiate(accept);
-    (
-        [(header::CONTENT_TYPE, format.content_type())],
-        state.metrics.encode(format),
-    )
-        .into_response()
+    let content_type = [(header::CONTENT_TYPE, format.content_type())];
+    (content_type, metrics.encode(format)).into_response()
 }
 
 async fn status(State(state): State<Shared>) -> Response {

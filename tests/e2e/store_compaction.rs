@@ -123,6 +123,10 @@ fn padded(store: &Path) {
     db.flush().unwrap();
 }
 
+fn inode(file: &Path) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(file).unwrap())
+}
+
 /// A process killed in the middle of its compaction (over its memory limit, by a liveness
 /// probe) is not followed by a process that starts the same copy again, and again: the next
 /// start recovers the store as it was and polls, and the try is made again only once the
@@ -157,7 +161,7 @@ async fn a_compaction_killed_midway_is_not_tried_again_at_the_next_start() {
         tried > 16_000_000,
         "the try is recorded with the size: {tried}"
     );
-    let db = std::fs::metadata(store.join("db")).unwrap();
+    let db = inode(&store.join("db"));
     let report = once_with(compacting(&world, "")).await;
     assert!(report.success(), "{report:?}");
     assert!(
@@ -165,12 +169,7 @@ async fn a_compaction_killed_midway_is_not_tried_again_at_the_next_start() {
         "the cut copy is removed"
     );
     assert_eq!(compacted_size(&store), Some(tried), "not tried again");
-    let same = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(store.join("db")).unwrap());
-    assert_eq!(
-        same,
-        std::os::unix::fs::MetadataExt::ino(&db),
-        "the same store"
-    );
+    assert_eq!(inode(&store.join("db")), db, "the same store");
 }
 
 /// While the daemon compacts a store big enough to take a while, its endpoints answer: alive
