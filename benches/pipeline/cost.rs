@@ -10,7 +10,7 @@ use crate::cost_floor::Floor;
 use crate::cost_pages::{hook, serve, Hook, Served};
 use crate::cost_peer::Peer;
 use crate::cost_rows;
-use crate::cost_service::{cron, store_of, write_config, Daemon};
+use crate::cost_service::{cron, cron_peak, store_of, write_config, Daemon};
 use crate::cost_sled;
 use crate::measure::{median, median_of, Row, Sample};
 use crate::Bench;
@@ -231,10 +231,11 @@ fn rows(
 fn baseline(bench: &Bench, hook: &Hook) -> Vec<Row> {
     let served = serve(bench, 1, 100_000, 1);
     let floor = Floor::new(&served);
-    let (mut pairs, mut store_bytes) = (Vec::new(), Vec::new());
+    let (mut pairs, mut store_bytes, mut peak) = (Vec::new(), Vec::new(), 0);
     for i in 0..BASELINES {
         let config = write_config(bench, &format!("cost-baseline-{i}"), &served, &hook.url);
-        let ours = cron(&config);
+        let (ours, rss) = cron_peak(&config);
+        peak = peak.max(rss);
         pairs.push((ours, floor.run(bench)));
         let store = store_of(&config);
         store_bytes.push(disk_usage(&store));
@@ -244,6 +245,7 @@ fn baseline(bench: &Bench, hook: &Hook) -> Vec<Row> {
     let listing = &served.listing;
     let store = store_bytes[store_bytes.len() / 2];
     let mut rows = cost_rows::baseline(&pairs, store, listing.conversations, listing.json_bytes);
+    rows.push(cost_rows::baseline_peak(peak));
     // Values as format 3 kept them (the record without its id, two bytes of revision and the
     // id's place) and as format 4 does (tokenized: about 92 bytes, see `store/tokens.rs`).
     let untokenized =

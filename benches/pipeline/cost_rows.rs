@@ -102,6 +102,18 @@ pub fn peer(unchanged: &[Sample], changed: &[Sample]) -> Vec<Row> {
 }
 
 /// The 1-org baseline against the floor, and the store after it.
+/// The largest peak resident memory of the baselines' processes.
+pub fn baseline_peak(peak: u64) -> Row {
+    let case = "baseline, 1 org x 100,000";
+    row(
+        case,
+        "peak RSS of run --once",
+        peak as f64 / (1024.0 * 1024.0),
+        "MiB",
+    )
+    .target(true, 100.0)
+}
+
 pub fn baseline(pairs: &[(Sample, Sample)], store: u64, conversations: u64, json: u64) -> Vec<Row> {
     let case = "baseline, 1 org x 100,000";
     let ours = median(pairs.iter().map(|p| p.0).collect());

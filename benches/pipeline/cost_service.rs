@@ -3,7 +3,7 @@
 //! cron mode (`run --once`, a fresh process each time) with its CPU from `wait4`.
 
 use crate::cost_pages::Served;
-use crate::measure::{run_child, Sample};
+use crate::measure::{run_child_peak, Sample};
 use crate::Bench;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -67,9 +67,14 @@ fn binary(config: &Path, args: &[&str]) -> Command {
 
 /// One `run --once`: a fresh process, its wall and CPU time.
 pub fn cron(config: &Path) -> Sample {
-    let (ok, sample) = run_child(&mut binary(config, &["run", "--once"]));
+    cron_peak(config).0
+}
+
+/// [`cron`], and the process's peak resident memory in bytes.
+pub fn cron_peak(config: &Path) -> (Sample, u64) {
+    let (ok, sample, peak) = run_child_peak(&mut binary(config, &["run", "--once"]));
     assert!(ok, "run --once failed");
-    sample
+    (sample, peak)
 }
 
 /// A daemon's CPU time so far: per thread (nanoseconds, from schedstat), and the process's

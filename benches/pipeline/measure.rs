@@ -92,6 +92,12 @@ pub fn wait_peak_rss(child: &mut std::process::Child) -> (std::process::ExitStat
 /// Runs `command` to its end: whether it succeeded, its wall time from spawn to exit, and its
 /// CPU time (user + system, every thread, from `wait4`).
 pub fn run_child(command: &mut std::process::Command) -> (bool, Sample) {
+    let (ok, sample, _) = run_child_peak(command);
+    (ok, sample)
+}
+
+/// [`run_child`], and the child's peak resident memory in bytes (`ru_maxrss`).
+pub fn run_child_peak(command: &mut std::process::Command) -> (bool, Sample, u64) {
     let started = Instant::now();
     // The child is reaped by `wait4` below, never by `Child` (dropping it does not wait).
     let pid = command.spawn().unwrap().id() as libc::pid_t;
@@ -104,7 +110,8 @@ pub fn run_child(command: &mut std::process::Command) -> (bool, Sample) {
     let wall = started.elapsed();
     let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
     let cpu = timeval(usage.ru_utime) + timeval(usage.ru_stime);
-    (ok, Sample { wall, cpu })
+    let peak = u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024;
+    (ok, Sample { wall, cpu }, peak)
 }
 
 /// The median of samples by wall time.

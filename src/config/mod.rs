@@ -214,7 +214,7 @@ impl Default for StoreConfig {
         StoreConfig {
             path: PathBuf::from("data"),
             cache_mb: 16,
-            compact_min_mb: 32,
+            compact_min_mb: 8,
             compact_growth_percent: 10,
         }
     }

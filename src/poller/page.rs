@@ -163,9 +163,14 @@ fn stage_page(ctx: &PollContext, listing: &mut Listing<'_>, page: &Page) -> Resu
         ..
     } = differing;
     let changes = diff_page(&diff_ctx, &changed, &previous);
-    // Re-encodings first: if a page lists a conversation twice, its diffed write comes last and wins.
-    for stored in reencoded.into_iter().chain(changes.writes) {
-        listing.staged.write(stored);
+    // Re-encodings first: if a page lists a conversation twice, its diffed write comes last and
+    // wins. A conversation of a new org that no earlier page listed is not stored at all.
+    for stored in reencoded {
+        listing.staged.write(stored, false);
+    }
+    for stored in changes.writes {
+        let fresh = listing.new_org && !listing.ids_seen.contains(stored.conversation.id());
+        listing.staged.write(stored, fresh);
     }
     for (conversation, before) in changed.iter().zip(&previous) {
         super::clocks::on_change(

@@ -53,6 +53,7 @@ pub(super) fn removals(
                 .flat_map(|s| ctx.outbox.route(removed_event(&diff_ctx, s), listing.poll))
                 .collect(),
             writes: Vec::new(),
+            fresh: Vec::new(),
             reminders: super::clocks::ended_for(ctx, batch),
             deletes: batch
                 .iter()

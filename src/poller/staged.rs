@@ -5,7 +5,8 @@
 //! change made a steady poll with scattered changes (0.5 % of 100,000: about 400 such pages)
 //! cost 1.6x a bare listing in CPU; committing every 20 ms still cost 1.25x; once per listing
 //! costs about 1x. So pages are gathered and committed together: once per listing, or when a
-//! change has waited [`MAX_WAIT`], or at [`LIMIT`] keys. A crash before the commit loses
+//! change has waited [`MAX_WAIT`], or at [`LIMIT`] keys (conversations new to the store count
+//! a tenth: they are written packed, see [`FRESH_PER_KEY`]). A crash before the commit loses
 //! nothing: none of it was sent, and the next poll finds the same changes again, under the same
 //! event ids.
 
@@ -21,6 +22,11 @@ use tokio::time::Instant;
 /// Keys (snapshots and outbox entries) after which the gathered pages are committed: bounds the
 /// memory a first listing of a large org holds (about 1,000 snapshots, under 2 MB).
 pub const LIMIT: usize = 1_000;
+
+/// A snapshot of a conversation the store does not hold counts this share of a key toward
+/// [`LIMIT`]: an org's first listing is written in runs of about 10,000 (see
+/// `Commit::fresh`), about 15 MB held; each run is one more place later lookups ask.
+pub const FRESH_PER_KEY: usize = 10;
 
 /// How long a change may wait for the pages after it before it is committed (and its sinks
 /// woken): the most that gathering adds to a notification. A listing that ends sooner is
@@ -41,6 +47,10 @@ pub struct Sent {
 #[derive(Debug, Default)]
 pub struct Staged {
     commit: Commit,
+    /// Per staged write, whether the store holds nothing of its conversation (see `write`).
+    fresh: Vec<bool>,
+    /// How many of them are.
+    fresh_count: usize,
     by_id: HashMap<String, usize, RandomState>,
     clocks: HashMap<(String, String), usize, RandomState>,
     events: Vec<EventType>,
@@ -60,15 +70,20 @@ impl Staged {
         self.by_id.get(id).map(|&i| &self.commit.writes[i])
     }
 
-    /// Adds a snapshot to write; a later one for the same conversation replaces it.
-    pub fn write(&mut self, stored: Stored) {
+    /// Adds a snapshot to write; a later one for the same conversation replaces it. `fresh`:
+    /// the store holds nothing of the conversation (an org's first listing had not listed it
+    /// before), so it is written packed (see [`Commit::fresh`]).
+    pub fn write(&mut self, stored: Stored, fresh: bool) {
         self.since.get_or_insert_with(Instant::now);
         match self.by_id.get(stored.conversation.id()) {
+            // What the store holds has not changed since the first write: its freshness stands.
             Some(&i) => self.commit.writes[i] = stored,
             None => {
                 let id = stored.conversation.id().to_string();
                 self.by_id.insert(id, self.commit.writes.len());
                 self.commit.writes.push(stored);
+                self.fresh.push(fresh);
+                self.fresh_count += usize::from(fresh);
             }
         }
     }
@@ -119,7 +134,8 @@ impl Staged {
 
     /// Whether it is time to commit: enough keys, or a change has waited long enough.
     pub fn is_due(&self) -> bool {
-        self.commit.writes.len() + self.commit.outbox.len() + self.commit.reminders.len() >= LIMIT
+        let keys = self.commit.writes.len() - self.fresh_count + self.fresh_count / FRESH_PER_KEY;
+        keys + self.commit.outbox.len() + self.commit.reminders.len() >= LIMIT
             || self.deadline().is_some_and(|t| t <= Instant::now())
     }
 
@@ -130,11 +146,16 @@ impl Staged {
 
     /// Empties it, returning what to commit and what it sends.
     pub fn take(&mut self) -> (Commit, Sent) {
-        let taken = std::mem::take(self);
+        let mut taken = std::mem::take(self);
         let sent = Sent {
             kinds: taken.events,
             reminders: taken.reminders,
         };
+        let writes = std::mem::take(&mut taken.commit.writes);
+        let (fresh, writes): (Vec<_>, Vec<_>) =
+            (writes.into_iter().zip(taken.fresh)).partition(|(_, fresh)| *fresh);
+        taken.commit.fresh = fresh.into_iter().map(|(stored, _)| stored).collect();
+        taken.commit.writes = writes.into_iter().map(|(stored, _)| stored).collect();
         (taken.commit, sent)
     }
 
@@ -164,9 +185,9 @@ mod tests {
     #[test]
     fn a_conversation_staged_twice_is_written_once_with_its_latest_snapshot() {
         let mut staged = Staged::default();
-        staged.write(stored("c1", false));
-        staged.write(stored("c2", false));
-        staged.write(stored("c1", true));
+        staged.write(stored("c1", false), false);
+        staged.write(stored("c2", false), false);
+        staged.write(stored("c1", true), false);
         let (commit, _) = staged.take();
         assert_eq!(commit.writes.len(), 2);
         assert_eq!(commit.writes[0], stored("c1", true));
@@ -175,9 +196,20 @@ mod tests {
     }
 
     #[test]
+    fn conversations_the_store_does_not_hold_are_committed_apart_and_stay_so_when_staged_again() {
+        let mut staged = Staged::default();
+        staged.write(stored("new", false), true);
+        staged.write(stored("known", false), false);
+        staged.write(stored("new", true), false);
+        let (commit, _) = staged.take();
+        assert_eq!(commit.fresh, [stored("new", true)]);
+        assert_eq!(commit.writes, [stored("known", false)]);
+    }
+
+    #[test]
     fn a_staged_snapshot_answers_for_the_conversation_before_the_store_does() {
         let mut staged = Staged::default();
-        staged.write(stored("c1", false));
+        staged.write(stored("c1", false), false);
         let same = stored("c1", false).conversation;
         let changed = stored("c1", true).conversation;
         assert_eq!(staged.previous(&same), Some(None));
@@ -201,10 +233,21 @@ mod tests {
         let mut staged = Staged::default();
         assert!(!staged.is_due(), "nothing gathered, nothing to commit");
         for i in 0..LIMIT - 1 {
-            staged.write(stored(&format!("c{i}"), false));
+            staged.write(stored(&format!("c{i}"), false), false);
         }
         assert!(!staged.is_due());
-        staged.write(stored("last", false));
+        staged.write(stored("last", false), false);
+        assert!(staged.is_due());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn conversations_the_store_does_not_hold_are_gathered_ten_times_as_many() {
+        let mut staged = Staged::default();
+        for i in 0..LIMIT * FRESH_PER_KEY - 1 {
+            staged.write(stored(&format!("c{i}"), false), true);
+        }
+        assert!(!staged.is_due());
+        staged.write(stored("last", false), true);
         assert!(staged.is_due());
     }
 
@@ -212,7 +255,7 @@ mod tests {
     async fn a_change_is_due_once_it_has_waited_the_longest_wait() {
         let mut staged = Staged::default();
         assert_eq!(staged.deadline(), None);
-        staged.write(stored("c1", false));
+        staged.write(stored("c1", false), false);
         assert!(!staged.is_due());
         assert_eq!(staged.deadline(), Some(Instant::now() + MAX_WAIT));
         tokio::time::advance(MAX_WAIT).await;

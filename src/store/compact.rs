@@ -11,9 +11,12 @@
 //! listing) is spread over the hundreds of polls that grew it. Before its first compaction, a
 //! store's reference is its size once every org had its first listing ([`note_size`]).
 
+use super::fold;
 use super::open::open_db;
+use super::packs::Runs;
 use super::swap::{self, COMPACTING};
 use super::{Result, StoreError};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 /// The file, in the store's directory, that holds the store's size after its last compaction
@@ -24,6 +27,9 @@ const DEFAULT_TREE: &[u8] = b"__sled__default";
 /// The default tree's key of what is added to sled's id counter (see [`super::Store::next_id`]):
 /// a new store's counter starts again at 0, and ids must keep rising across a compaction.
 pub(super) const ID_BASE: &[u8] = b"id_base";
+/// The trees of an org's snapshots (`packs.rs`): not copied but folded into runs.
+const LEVEL_0: &[u8] = b"snapshots";
+const PACKS: &[u8] = b"snapshot_packs";
 /// Keys copied per atomic batch.
 const BATCH: usize = 1_000;
 
@@ -136,15 +142,57 @@ fn copy(old: sled::Db, path: &Path, cache_mb: u64) -> Result<()> {
     let new = open_db(&path.join(COMPACTING), cache_mb)?;
     for name in old.tree_names() {
         // Through the `Db` itself: a second handle on the default tree would not see its root move.
-        match &*name == DEFAULT_TREE {
-            true => copy_tree(&old, &new)?,
-            false => copy_tree(&old.open_tree(&name)?, &new.open_tree(&name)?)?,
+        match &*name {
+            DEFAULT_TREE => copy_tree(&old, &new)?,
+            LEVEL_0 | PACKS => {} // folded below
+            _ => copy_tree(&old.open_tree(&name)?, &new.open_tree(&name)?)?,
         }
     }
+    let level0 = old.open_tree(LEVEL_0)?;
+    repack(
+        &level0,
+        &Runs::new(old.open_tree(PACKS)?),
+        &new.open_tree(PACKS)?,
+    )?;
     let base = id_base(&old)?.saturating_add(old.generate_id()?);
     new.insert(ID_BASE, &base.to_be_bytes())?;
     new.flush()?;
     Ok(())
+}
+
+/// Writes every org's snapshots, its level 0 and its runs merged (`fold.rs`), as one run
+/// numbered 0 in `to`: the copy's level 0 is empty, a lookup asks one run, and the store holds
+/// each conversation once, about 64 to a sled key.
+fn repack(level0: &sled::Tree, runs: &Runs, to: &sled::Tree) -> Result<()> {
+    let mut orgs = org_numbers(level0)?;
+    orgs.extend(org_numbers(&runs.tree)?);
+    for org in orgs {
+        fold::write_run(fold::merged(level0, runs, org), to, org, 0)?;
+    }
+    Ok(())
+}
+
+/// The org numbers the keys of `tree` start with (one seek per org).
+fn org_numbers(tree: &sled::Tree) -> Result<BTreeSet<u32>> {
+    let mut orgs = BTreeSet::new();
+    let mut from = Some(0u32);
+    while let Some(start) = from {
+        let Some(key) = tree
+            .range(start.to_be_bytes()..)
+            .keys()
+            .next()
+            .transpose()?
+        else {
+            break;
+        };
+        let Some(org) = key.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()) else {
+            return Err(super::corrupt("snapshot key", "shorter than an org number"));
+        };
+        let org = u32::from_be_bytes(org);
+        orgs.insert(org);
+        from = org.checked_add(1);
+    }
+    Ok(orgs)
 }
 
 fn copy_tree(from: &sled::Tree, to: &sled::Tree) -> Result<()> {

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::store::swap::{self, COMPACTING};
-use crate::store::Store;
+use crate::store::{snapshot, Store};
 use std::collections::BTreeMap;
 use std::fs;
 
@@ -19,38 +19,62 @@ fn grown(path: &Path) {
     write_reference(path, 0).unwrap();
 }
 
-/// A store of two trees and the default one whose every key was rewritten many times, as
-/// polls rewrite scattered conversations.
+fn id(i: u32) -> Vec<u8> {
+    format!("conv-{i:05}").into_bytes()
+}
+
+/// A store whose every key was rewritten many times, as polls rewrite scattered
+/// conversations: org 1's first listing packed as a run, then level-0 writes to 3 orgs over
+/// it, and removals of some of what the run holds; an outbox, the default tree, the id counter.
 fn bloated(path: &Path) {
     let db = open_db(path, 8).unwrap();
-    let snapshots = db.open_tree("snapshots").unwrap();
+    let (snapshots, packs) = (db.open_tree(LEVEL_0).unwrap(), db.open_tree(PACKS).unwrap());
+    let mut packer = crate::store::packs::Packer::new(1, 0);
+    for i in 0..600u32 {
+        let value = format!("run {}", "y".repeat(100 + (i % 30) as usize));
+        let pack = packer.push(&id(i), value.as_bytes());
+        pack.into_iter()
+            .for_each(|(k, v)| drop(packs.insert(k, v).unwrap()));
+    }
+    packer.finish().map(|(k, v)| packs.insert(k, v).unwrap());
     let outbox = db.open_tree("outbox").unwrap();
     for round in 0..6u32 {
         for i in 0..2_000u32 {
             let value = format!("{round:04}{}", "x".repeat(150 + (i % 50) as usize));
-            snapshots.insert(i.to_be_bytes(), value.as_bytes()).unwrap();
+            let key = crate::store::snapshot::key(1 + i % 3, &id(i));
+            snapshots.insert(key, value.as_bytes()).unwrap();
         }
         outbox.insert(round.to_be_bytes(), &b"entry"[..]).unwrap();
         db.flush().unwrap();
+    }
+    for i in (0..600).step_by(7) {
+        let tombstone = crate::store::snapshot::key(1, &id(i));
+        snapshots.insert(tombstone, &[][..]).unwrap();
     }
     db.insert("format_version", &b"4"[..]).unwrap();
     for _ in 0..100 {
         db.generate_id().unwrap();
     }
     db.flush().unwrap();
-    drop((db, snapshots, outbox));
+    drop((db, snapshots, packs, outbox));
     // What opening a `Store` adds (its trees, the fingerprint seed) is there from the start.
     drop(Store::open(path, 8).unwrap());
 }
 
-/// Every tree's pairs, the id base aside (the one key a compaction adds).
+/// The name [`contents`] gives every org's snapshots, all levels merged (how they are held,
+/// level 0 or runs, is not content: a compaction folds them).
+const SNAPSHOTS: &[u8] = b"(every org's snapshots)";
+
+/// Every tree's pairs, the id base aside (the one key a compaction adds), the snapshots as
+/// what the store answers for them.
 fn contents(path: &Path) -> Contents {
     let db = open_db(path, 8).unwrap();
     let mut all = Contents::new();
     for name in db.tree_names() {
-        let tree = match &*name == DEFAULT_TREE {
-            true => (*db).clone(),
-            false => db.open_tree(&name).unwrap(),
+        let tree = match &*name {
+            DEFAULT_TREE => (*db).clone(),
+            LEVEL_0 | PACKS => continue,
+            _ => db.open_tree(&name).unwrap(),
         };
         let pairs = tree
             .iter()
@@ -60,6 +84,17 @@ fn contents(path: &Path) -> Contents {
             .collect();
         all.insert(name.to_vec(), pairs);
     }
+    let level0 = db.open_tree(LEVEL_0).unwrap();
+    let runs = Runs::new(db.open_tree(PACKS).unwrap());
+    let mut orgs = org_numbers(&level0).unwrap();
+    orgs.extend(org_numbers(&runs.tree).unwrap());
+    let snapshots = orgs.into_iter().flat_map(|org| {
+        fold::merged(&level0, &runs, org).map(move |pair| {
+            let (id, value) = pair.unwrap();
+            (crate::store::snapshot::key(org, &id), value)
+        })
+    });
+    all.insert(SNAPSHOTS.to_vec(), snapshots.collect());
     all
 }
 
@@ -69,6 +104,20 @@ fn a_compacted_store_holds_every_key_of_every_tree_on_less_disk() {
     let path = dir.path().join("store");
     bloated(&path);
     let before = contents(&path);
+    let snapshot = |org, i| {
+        before[SNAPSHOTS]
+            .iter()
+            .find(|(k, _)| *k == snapshot::key(org, &id(i)))
+    };
+    assert!(
+        snapshot(1, 1).is_some_and(|(_, v)| v.starts_with(b"run")),
+        "the run answers"
+    );
+    assert!(
+        snapshot(1, 3).is_some_and(|(_, v)| v.starts_with(b"0005")),
+        "level 0 first"
+    );
+    assert!(snapshot(1, 7).is_none(), "removed");
     grown(&path);
     let done = compact_if_due(&path, 8, ALWAYS).unwrap().unwrap();
     assert!(done.after < done.before, "{done:?}");
@@ -78,6 +127,15 @@ fn a_compacted_store_holds_every_key_of_every_tree_on_less_disk() {
         contents(&path) == before,
         "a key differs after the compaction"
     );
+    let db = open_db(&path, 8).unwrap();
+    assert_eq!(db.open_tree(LEVEL_0).unwrap().len(), 0, "level 0 folded");
+    let packs = db.open_tree(PACKS).unwrap();
+    let run = |key: &[u8]| u32::from_be_bytes(key[4..8].try_into().unwrap());
+    assert!(
+        packs.iter().keys().all(|key| run(&key.unwrap()) == 0),
+        "one run an org"
+    );
+    drop((packs, db));
     assert!(!path.join(COMPACTING).exists() && !path.join("retired").exists());
 }
 
@@ -122,9 +180,9 @@ fn a_store_is_compacted_again_only_once_it_has_grown_past_its_last_compaction() 
 
 #[test]
 fn the_policy_waits_for_a_recorded_size_the_minimum_size_and_the_growth() {
-    // The configuration's defaults: 32 MiB, 10 %.
+    // The configuration's defaults: 8 MiB, 10 %.
     let policy = Compaction {
-        min_bytes: 32 * 1024 * 1024,
+        min_bytes: 8 * 1024 * 1024,
         growth: 1.10,
     };
     assert!(!policy.due(u64::MAX, None), "nothing recorded: not due");

@@ -3,7 +3,9 @@
 //!
 //! Trees and keys:
 //! - `snapshots`: org number (u32 BE) + conversation → revision, snapshot JSON tokenized, less
-//!   its id (see `snapshot.rs`; formats 1–3 kept them in `conversations`)
+//!   its id (see `snapshot.rs`; formats 1–3 kept them in `conversations`); empty: removed
+//! - `snapshot_packs`: org number + run number (u32 BE each) + first id → many snapshots, as
+//!   an org's first listing and the folds after listings write them (see `packs.rs`, `fold.rs`)
 //! - `org_ids`: `org` → its number (u32 BE, see `numbers.rs`)
 //! - `orgs`: `org` → [`OrgState`] JSON (written when its outcome changes, see `orgs.rs`)
 //! - `outbox`: `sink \0 seq` (u64 BE) → next attempt (i64 BE, ms) + [`OutboxEntry`] JSON
@@ -30,6 +32,8 @@ mod dead;
 mod delivered;
 mod due;
 mod fingerprints;
+mod fold;
+mod fresh;
 mod messages;
 mod migrate;
 mod migrate_snapshots;
@@ -37,6 +41,7 @@ mod numbers;
 mod open;
 mod orgs;
 mod outbox;
+mod packs;
 mod prints;
 mod reminders;
 mod sinks;
@@ -66,7 +71,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The on-disk format this build reads and writes (older ones are migrated at open).
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// What can go wrong with the store; callers branch on `Locked` and `Version`.
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +147,8 @@ pub struct Store {
     counters: Arc<Counters>,
     db: sled::Db,
     conversations: sled::Tree,
+    /// The packed levels of the snapshots (see `packs.rs`).
+    runs: Arc<packs::Runs>,
     orgs: sled::Tree,
     outbox: sled::Tree,
     outbox_due: sled::Tree,
@@ -200,6 +207,7 @@ impl Store {
             sink_health: Arc::new(sinks::HealthCache::load(&sink_state)?),
             sink_state,
             conversations,
+            runs: Arc::new(packs::Runs::new(db.open_tree("snapshot_packs")?)),
             orgs: db.open_tree("orgs")?,
             counts: Arc::new(migrate::count(&outbox, &dead)?),
             log: Arc::default(),
@@ -242,7 +250,8 @@ impl Store {
         self.fingerprints.clear();
     }
 
-    /// The listing of `org` is over: its fingerprints are let go unless they are kept.
+    /// The listing of `org` is over: its fingerprints are let go unless they are kept, and its
+    /// snapshot levels folded when they are due (see `fold.rs`).
     pub fn listing_done(&self, org: &str) {
         let prints = self.fingerprints.org(org);
         let mut known = prints.lock();
@@ -256,6 +265,10 @@ impl Store {
             },
             Ok(false) => {}
             Err(error) => tracing::warn!(%error, "cannot read the org's fingerprints"),
+        }
+        // Under the lock: no commit of the org runs while its levels are rewritten.
+        if let Err(error) = self.fold_if_due(org) {
+            tracing::warn!(%error, "cannot fold the org's snapshots");
         }
         if !self.keep_prints {
             prints.forget(&mut known);
@@ -310,3 +323,6 @@ mod tests;
 
 #[cfg(test)]
 mod queue_tests;
+
+#[cfg(test)]
+mod packs_tests;

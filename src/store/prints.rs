@@ -213,9 +213,9 @@ impl Store {
     /// The org's fingerprints, built from its snapshots and stored.
     pub(super) fn stored_prints_rebuilt(&self, org: &str) -> Result<Set> {
         let snapshots = self.org_snapshots(org).map(|item| {
-            let (key, value) = item?;
-            let print = self.fingerprints.of(&super::state::text_of(&key, &value));
-            Ok((sled::IVec::from(super::snapshot::id_of(&key)), print))
+            let (id, value) = item?;
+            let print = self.fingerprints.of(&super::state::text_of(&id, &value));
+            Ok((sled::IVec::from(id), print))
         });
         let seed = self.fingerprints.seed();
         self.watch(|| rebuild(&self.prints, org, seed, snapshots))

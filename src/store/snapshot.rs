@@ -29,7 +29,7 @@ pub(super) fn id_of(key: &[u8]) -> &[u8] {
     key.get(4..).unwrap_or_default()
 }
 
-fn push_number(out: &mut Vec<u8>, mut n: u64) {
+pub(super) fn push_number(out: &mut Vec<u8>, mut n: u64) {
     while n >= 0x80 {
         out.push((n as u8) | 0x80);
         n >>= 7;

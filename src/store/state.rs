@@ -89,8 +89,7 @@ impl Store {
     fn read_previous(&self, org: u32, conversation: &(impl Listed + ?Sized)) -> Result<Previous> {
         self.counters.read(1);
         let id = conversation.id();
-        let key = snapshot::key(org, id.as_bytes());
-        let stored = self.conversations.get(key)?.map(|value| Encoded {
+        let stored = self.stored_value(org, id.as_bytes())?.map(|value| Encoded {
             value,
             id: id.into(),
         });
@@ -101,22 +100,21 @@ impl Store {
         })
     }
 
-    /// The ids of every stored conversation of `org`: keys only, no snapshot is read or decoded
-    /// (what removal detection needs after a complete listing).
-    pub fn stored_ids(&self, org: &str) -> impl Iterator<Item = Result<String>> + '_ {
-        self.org_snapshots(org).keys().map(move |key| {
-            let key = key?;
-            Ok(String::from_utf8_lossy(snapshot::id_of(&key)).into_owned())
-        })
+    /// The stored value of one conversation: level 0 answers first (an empty value there says
+    /// it was removed), then the org's runs (see `packs.rs`).
+    pub(super) fn stored_value(&self, org: u32, id: &[u8]) -> Result<Option<sled::IVec>> {
+        match self.conversations.get(snapshot::key(org, id))? {
+            Some(value) if value.is_empty() => Ok(None),
+            Some(value) => Ok(Some(value)),
+            None => Ok(self.runs.find(org, id)?.map(sled::IVec::from)),
+        }
     }
 
-    /// Every stored snapshot of `org` (none for an org without a number).
-    pub(super) fn org_snapshots(&self, org: &str) -> sled::Iter {
-        match self.numbers.get(org) {
-            Ok(Some(number)) => self.conversations.scan_prefix(number.to_be_bytes()),
-            // No org has number 0: an empty scan (a failed read fails the first poll's reads).
-            _ => self.conversations.scan_prefix(0u32.to_be_bytes()),
-        }
+    /// The ids of every stored conversation of `org`: no snapshot is decoded (what removal
+    /// detection needs after a complete listing).
+    pub fn stored_ids(&self, org: &str) -> impl Iterator<Item = Result<String>> + '_ {
+        self.org_snapshots(org)
+            .map(|item| Ok(String::from_utf8_lossy(&item?.0).into_owned()))
     }
 
     /// The stored snapshot of one conversation.
@@ -125,9 +123,7 @@ impl Store {
         let Some(number) = self.numbers.get(org)? else {
             return Ok(None);
         };
-        let value = self
-            .conversations
-            .get(snapshot::key(number, id.as_bytes()))?;
+        let value = self.stored_value(number, id.as_bytes())?;
         value.map(|v| decode_stored(&v, id.as_bytes())).transpose()
     }
 
@@ -138,8 +134,8 @@ impl Store {
 }
 
 /// The JSON text of a stored snapshot (none when it cannot be read: it then matches nothing).
-pub(super) fn text_of<'a>(key: &[u8], value: &'a [u8]) -> Cow<'a, [u8]> {
-    snapshot::decode(value, snapshot::id_of(key)).map_or(Cow::Borrowed(&[][..]), |(_, text)| text)
+pub(super) fn text_of<'a>(id: &[u8], value: &'a [u8]) -> Cow<'a, [u8]> {
+    snapshot::decode(value, id).map_or(Cow::Borrowed(&[][..]), |(_, text)| text)
 }
 
 fn decode_stored(value: &[u8], id: &[u8]) -> Result<Stored> {

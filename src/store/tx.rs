@@ -60,10 +60,11 @@ impl Store {
     }
 
     /// Runs `work` on the conversations, the outbox and its index, the reminder clocks and
-    /// their index, the default tree (the poll counter) and the fingerprints, as one atomic step.
+    /// their index, the default tree (the poll counter), the fingerprints and the snapshot
+    /// packs, as one atomic step.
     pub(super) fn transact_with_conversations(
         &self,
-        work: impl Fn([Tx; 7]) -> TxResult<()>,
+        work: impl Fn([Tx; 8]) -> TxResult<()>,
     ) -> Result<()> {
         use sled::Transactional;
         let trees = (&self.conversations, &self.outbox, &self.outbox_due);
@@ -72,9 +73,12 @@ impl Store {
             &self.reminders_due,
             &*self.db,
             &self.prints,
+            &self.runs.tree,
         );
-        (trees.0, trees.1, trees.2, more.0, more.1, more.2, more.3)
-            .transaction(|(a, b, c, d, e, f, g)| work([a, b, c, d, e, f, g]))
+        let all = (
+            trees.0, trees.1, trees.2, more.0, more.1, more.2, more.3, more.4,
+        );
+        all.transaction(|(a, b, c, d, e, f, g, h)| work([a, b, c, d, e, f, g, h]))
             .map_err(tx_error)
     }
 }

@@ -1,5 +1,7 @@
 //! Stores an older build left (formats 2 and 3): moved to format 4 (snapshots tokenized, in
-//! their own tree) at the first open, and everything they knew is still known.
+//! their own tree) at the first open, and from there to format 5 (which adds the packed
+//! levels: a format-4 store is a format-5 one without packs), and everything they knew is
+//! still known.
 
 use crate::support::{once, World};
 
@@ -72,12 +74,13 @@ async fn an_old_store_is_still_known(
     let db = sled::open(world.store_path()).unwrap();
     assert_eq!(
         db.get("format_version").unwrap().as_deref(),
-        Some(&b"4"[..])
+        Some(&b"5"[..])
     );
 }
 
 #[tokio::test]
-async fn a_store_of_format_3_is_moved_to_format_4_and_its_conversations_are_still_known() {
+async fn a_store_of_format_3_is_moved_to_the_current_format_and_its_conversations_are_still_known()
+{
     let world = World::start(1, 5).await;
     let org = world.org(0);
     let number = |db: &sled::Db| {
@@ -88,7 +91,8 @@ async fn a_store_of_format_3_is_moved_to_format_4_and_its_conversations_are_stil
 }
 
 #[tokio::test]
-async fn a_store_of_format_2_is_moved_to_format_4_and_its_conversations_are_still_known() {
+async fn a_store_of_format_2_is_moved_to_the_current_format_and_its_conversations_are_still_known()
+{
     let world = World::start(1, 5).await;
     let org = world.org(0);
     // Format 2: `org \0 id` → revision (u64 BE) + JSON.
