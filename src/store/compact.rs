@@ -30,6 +30,12 @@ pub(super) const ID_BASE: &[u8] = b"id_base";
 /// The trees of an org's snapshots (`packs.rs`): not copied but folded into runs.
 const LEVEL_0: &[u8] = b"snapshots";
 const PACKS: &[u8] = b"snapshot_packs";
+/// Bytes of snapshots read from the old store before it is reopened (see [`repack`]); in
+/// tests a few KiB, so that the tests' stores of a few orgs are reopened between them.
+const REOPEN_BYTES: usize = match cfg!(test) {
+    true => 4 * 1024,
+    false => 16 * 1024 * 1024,
+};
 /// Keys copied per atomic batch.
 const BATCH: usize = 1_000;
 
@@ -148,12 +154,7 @@ fn copy(old: sled::Db, path: &Path, cache_mb: u64) -> Result<()> {
             _ => copy_tree(&old.open_tree(&name)?, &new.open_tree(&name)?)?,
         }
     }
-    let level0 = old.open_tree(LEVEL_0)?;
-    repack(
-        &level0,
-        &Runs::new(old.open_tree(PACKS)?),
-        &new.open_tree(PACKS)?,
-    )?;
+    let old = repack(old, path, cache_mb, &new.open_tree(PACKS)?)?;
     let base = id_base(&old)?.saturating_add(old.generate_id()?);
     new.insert(ID_BASE, &base.to_be_bytes())?;
     new.flush()?;
@@ -162,14 +163,33 @@ fn copy(old: sled::Db, path: &Path, cache_mb: u64) -> Result<()> {
 
 /// Writes every org's snapshots, its level 0 and its runs merged (`fold.rs`), as one run
 /// numbered 0 in `to`: the copy's level 0 is empty, a lookup asks one run, and the store holds
-/// each conversation once, about 64 to a sled key.
-fn repack(level0: &sled::Tree, runs: &Runs, to: &sled::Tree) -> Result<()> {
-    let mut orgs = org_numbers(level0)?;
-    orgs.extend(org_numbers(&runs.tree)?);
+/// each conversation once, about 64 to a sled key. Returns `old`, reopened on the way.
+///
+/// sled keeps what it reads in memory beyond its cache's size while the store is open: reading
+/// 1,000,000 conversations (130 MB packed) held about 130 MiB. So the old store, which the
+/// compaction lock keeps every other process from, is closed and opened again between orgs
+/// every [`REOPEN_BYTES`] read (one org is read whole).
+fn repack(mut old: sled::Db, path: &Path, cache_mb: u64, to: &sled::Tree) -> Result<sled::Db> {
+    let orgs = {
+        let mut orgs = org_numbers(&old.open_tree(LEVEL_0)?)?;
+        orgs.extend(org_numbers(&old.open_tree(PACKS)?)?);
+        orgs
+    };
+    let mut read = 0;
     for org in orgs {
-        fold::write_run(fold::merged(level0, runs, org), to, org, 0)?;
+        if read >= REOPEN_BYTES {
+            drop(old);
+            (old, read) = (open_db(path, cache_mb)?, 0);
+        }
+        let (level0, runs) = (old.open_tree(LEVEL_0)?, Runs::new(old.open_tree(PACKS)?));
+        let counted = fold::merged(&level0, &runs, org).inspect(|pair| {
+            read += pair
+                .as_ref()
+                .map_or(0, |(id, value)| id.len() + value.len());
+        });
+        fold::write_run(counted, to, org, 0)?;
     }
-    Ok(())
+    Ok(old)
 }
 
 /// The org numbers the keys of `tree` start with (one seek per org).

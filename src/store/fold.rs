@@ -237,7 +237,12 @@ impl Store {
 
 /// Writes `snapshots` (in id order) into `to` as run `run` of org `org`, in batches; whether
 /// the run holds anything.
-pub(super) fn write_run(snapshots: Merged, to: &sled::Tree, org: u32, run: u32) -> Result<bool> {
+pub(super) fn write_run(
+    snapshots: impl Iterator<Item = Result<Entry>>,
+    to: &sled::Tree,
+    org: u32,
+    run: u32,
+) -> Result<bool> {
     let mut packer = Packer::new(org, run);
     let (mut batch, mut in_batch, mut wrote_any) = (sled::Batch::default(), 0, false);
     for item in snapshots {
