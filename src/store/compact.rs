@@ -4,8 +4,9 @@
 //! sled reuses a log segment only once at most half of it is live, and scattered updates (0.5 %
 //! of the conversations a poll) leave every segment part-live, so a store written full by its
 //! first listing grows by 40–90 % over a thousand polls and stays there. A copy of every tree
-//! into a new store is written full again; [`swap`](super::swap) then puts it in place of the
-//! old one, safely against a crash at any point. A compaction is due once the store has grown
+//! into a new store is written full again, each org's snapshots packed into one run (its level
+//! 0 and runs merged, see `packs.rs`); [`swap`](super::swap) then puts it in place of the old
+//! one, safely against a crash at any point. A compaction is due once the store has grown
 //! by [`Compaction::growth`] over its size after the last one (kept in the file [`REFERENCE`]),
 //! so it costs nothing while the store does not grow, and its cost (about that of a first
 //! listing) is spread over the hundreds of polls that grew it. Before its first compaction, a

@@ -5,7 +5,7 @@
 //! - `snapshots`: org number (u32 BE) + conversation → revision, snapshot JSON tokenized, less
 //!   its id (see `snapshot.rs`; formats 1–3 kept them in `conversations`); empty: removed
 //! - `snapshot_packs`: org number + run number (u32 BE each) + first id → many snapshots, as
-//!   an org's first listing and the folds after listings write them (see `packs.rs`, `fold.rs`)
+//!   an org's first listing and a compaction write them (see `packs.rs`, `fold.rs`)
 //! - `org_ids`: `org` → its number (u32 BE, see `numbers.rs`)
 //! - `orgs`: `org` → [`OrgState`] JSON (written when its outcome changes, see `orgs.rs`)
 //! - `outbox`: `sink \0 seq` (u64 BE) → next attempt (i64 BE, ms) + [`OutboxEntry`] JSON

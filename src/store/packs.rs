@@ -11,10 +11,12 @@
 //!   (`id length, id, value length, value`, LEB128 lengths; the value as in level 0).
 //!
 //! Level 0 answers first, then the runs, newest first. A run is written by a commit of an
-//! org's first listing (its conversations the store does not hold: `Commit::fresh`), and by a
-//! fold (`fold.rs`), which puts an org's level 0 and runs into one new run. Nothing else
-//! writes or removes packs, and all of it happens under the org's fingerprint lock, as commits
-//! do: so no commit runs between a lookup here and what it decides.
+//! org's first listing (its conversations the store does not hold: `Commit::fresh`); by a
+//! compaction (`compact.rs`), whose copy holds each org's levels merged as one run and an empty
+//! level 0; and by a fold (`fold.rs`) of an org with more runs than a lookup should ask. Nothing
+//! else writes or removes packs, and all of it happens under the org's fingerprint lock (or in
+//! a copy no one else has open), as commits do: so no commit runs between a lookup here and
+//! what it decides.
 
 use super::snapshot::{push_number, take_number};
 use super::{corrupt, Result};
