@@ -1,6 +1,6 @@
 //! The store failing under the binary: a clear message and exit code 1, never a panic.
 
-use crate::support::{run_binary, World};
+use crate::support::{open_sled, run_binary, World};
 
 fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -36,7 +36,7 @@ async fn an_unwritable_store_path_is_reported_with_its_path() {
 async fn a_store_written_in_another_format_version_is_refused_with_a_clear_message() {
     let world = World::start(1, 2).await;
     {
-        let db = sled::open(world.store_path()).unwrap();
+        let db = open_sled(&world.store_path());
         db.insert("format_version", "0").unwrap();
         db.flush().unwrap();
     }
@@ -59,7 +59,7 @@ async fn a_store_written_in_another_format_version_is_refused_with_a_clear_messa
 /// letter (JSON alone).
 fn write_format_1_store(path: &std::path::Path) -> String {
     use hyperrep_notifier::store::{DeadLetter, OutboxEntry};
-    let db = sled::open(path).unwrap();
+    let db = open_sled(path);
     db.insert("format_version", "1").unwrap();
     let event = hyperrep_notifier::render::sample_event();
     let entry = OutboxEntry::new(event.clone(), chrono::Utc::now());

@@ -2,7 +2,7 @@
 //! `run --once` as it starts, by the daemon between polls (which then starts again on the same
 //! port). Nothing stored is lost and nothing is sent twice.
 
-use crate::support::{eventually, metric, once_with, Daemon, World};
+use crate::support::{eventually, metric, once_with, open_sled, Daemon, World};
 use hyperrep_notifier::config::Config;
 use std::path::Path;
 use std::time::Duration;
@@ -113,7 +113,7 @@ async fn a_daemon_compacts_its_grown_store_between_polls_and_goes_on_where_it_wa
 /// Writes 16 MB that a compaction copies (a tree of its own, 2,000 values of 8 KiB) into the
 /// store at `store`: a copy that takes long enough to be cut short.
 fn padded(store: &Path) {
-    let db = sled::open(store).unwrap();
+    let db = open_sled(store);
     let padding = db.open_tree("padding").unwrap();
     let mut batch = sled::Batch::default();
     for i in 0..2_000u32 {
@@ -181,12 +181,17 @@ async fn a_daemon_compacting_its_store_answers_that_it_is_alive_and_not_ready() 
     padded(&store);
     record_compacted_size(&store, u64::MAX / 2);
     let daemon = Daemon::start_with(compacting(&world, "[poll]\ninterval = \"100ms\"\n")).await;
-    let ready = || async { daemon.get("/readyz", None).await.0 == 200 };
+    let ready = || async {
+        daemon
+            .try_get("/readyz")
+            .await
+            .is_some_and(|(s, _)| s == 200)
+    };
     assert!(eventually(Duration::from_secs(15), ready).await);
     record_compacted_size(&store, 1);
     let holding = eventually(Duration::from_secs(15), || async {
-        let (status, body) = daemon.get("/readyz", None).await;
-        status == 503 && body.contains("compacting the store")
+        let answer = daemon.try_get("/readyz").await;
+        answer.is_some_and(|(status, body)| status == 503 && body.contains("compacting the store"))
     });
     assert!(holding.await, "not ready while compacting, and why");
     let (status, body) = daemon.get("/healthz", None).await;

@@ -3,7 +3,7 @@
 //! levels: a format-4 store is a format-5 one without packs), and everything they knew is
 //! still known.
 
-use crate::support::{once, World};
+use crate::support::{once, open_sled, World};
 
 /// What a build of format 3 kept for a conversation: org number (u32 BE) + id → revision
 /// (LEB128, here below 128), where the id was cut out (plus one), the text less its id.
@@ -36,7 +36,7 @@ async fn an_old_store_is_still_known(
     {
         // One handle for everything written: sled's file lock goes only when its background
         // threads let go of a dropped handle, so an open right after a drop can be refused.
-        let db = sled::open(world.store_path()).unwrap();
+        let db = open_sled(&world.store_path());
         before(&db);
         db.insert("format_version", format).unwrap();
         let conversations = db.open_tree("conversations").unwrap();
@@ -71,7 +71,7 @@ async fn an_old_store_is_still_known(
         events[0]["data"]["conversation"]["conversation_id"],
         touched.as_str()
     );
-    let db = sled::open(world.store_path()).unwrap();
+    let db = open_sled(&world.store_path());
     assert_eq!(
         db.get("format_version").unwrap().as_deref(),
         Some(&b"5"[..])

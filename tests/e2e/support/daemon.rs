@@ -48,6 +48,18 @@ impl Daemon {
         (response.status().as_u16(), response.text().await.unwrap())
     }
 
+    /// `GET path` without a token: none when the request fails (the daemon restarting its
+    /// server closes the connections it held, which a waiting loop treats as not yet).
+    pub async fn try_get(&self, path: &str) -> Option<(u16, String)> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .ok()?;
+        Some((response.status().as_u16(), response.text().await.ok()?))
+    }
+
     /// `GET path` with an `Accept` header (none: `None`); the status, `Content-Type` and body.
     pub async fn get_accepting(&self, path: &str, accept: Option<&str>) -> (u16, String, String) {
         let mut request = self.http.get(format!("{}{path}", self.base));

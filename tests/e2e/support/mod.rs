@@ -201,3 +201,20 @@ pub async fn run_binary_off_thread(args: &[&str], config: &Path) -> std::process
     .await
     .unwrap()
 }
+
+/// Opens the sled store at `path` outside the notifier, waiting up to 5 s for a lock that an
+/// in-process run just let go of (sled's threads hold it a moment after the store is dropped).
+pub fn open_sled(path: &std::path::Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match sled::open(path) {
+            Err(error)
+                if error.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            opened => return opened.unwrap(),
+        }
+    }
+}
