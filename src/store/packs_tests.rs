@@ -2,6 +2,7 @@
 //! folds, listings' ends and restarts (with fingerprints kept or not), it answers as the plain
 //! contents say it should, from memory or from disk.
 
+use super::tests::fingerprints::kind;
 use super::*;
 use crate::diff::Stored;
 use crate::event::Conversation;
@@ -26,14 +27,6 @@ fn commit_fresh(store: &Store, fresh: Vec<Stored>) {
         ..Commit::default()
     };
     store.commit("o", &commit).unwrap();
-}
-
-fn kind(previous: &Previous) -> &'static str {
-    match previous {
-        Previous::Same => "same",
-        Previous::Differs(_) => "differs",
-        Previous::Absent => "absent",
-    }
 }
 
 /// What a test does to the store.

@@ -156,7 +156,7 @@ fn a_store_from_another_format_version_is_refused_with_a_clear_message() {
     );
 }
 
-mod fingerprints {
+pub(super) mod fingerprints {
     use super::*;
 
     fn stored(c: &Conversation) -> Stored {
@@ -174,7 +174,8 @@ mod fingerprints {
         store.commit("o", &commit).unwrap();
     }
 
-    fn kind(previous: &Previous) -> &'static str {
+    /// What a lookup answered, as a word (shared with `packs_tests.rs`).
+    pub(in crate::store) fn kind(previous: &Previous) -> &'static str {
         match previous {
             Previous::Same => "same",
             Previous::Differs(_) => "differs",
