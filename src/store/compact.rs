@@ -28,9 +28,10 @@ const DEFAULT_TREE: &[u8] = b"__sled__default";
 /// The default tree's key of what is added to sled's id counter (see [`super::Store::next_id`]):
 /// a new store's counter starts again at 0, and ids must keep rising across a compaction.
 pub(super) const ID_BASE: &[u8] = b"id_base";
-/// The trees of an org's snapshots (`packs.rs`): not copied but folded into runs.
-const LEVEL_0: &[u8] = b"snapshots";
-const PACKS: &[u8] = b"snapshot_packs";
+/// The trees of an org's snapshots (`packs.rs`), level 0 and the runs: a compaction folds
+/// them into runs instead of copying them.
+pub(super) const LEVEL_0: &[u8] = b"snapshots";
+pub(super) const PACKS: &[u8] = b"snapshot_packs";
 /// Bytes of snapshots read from the old store before it is reopened (see [`repack`]); in
 /// tests a few KiB, so that the tests' stores of a few orgs are reopened between them.
 const REOPEN_BYTES: usize = match cfg!(test) {

@@ -185,7 +185,7 @@ impl Store {
         let db = open_db(path, cache_mb)?;
         let (outbox, outbox_due) = (db.open_tree("outbox")?, db.open_tree("outbox_due")?);
         let dead = db.open_tree("dead_letters")?;
-        let conversations = db.open_tree("snapshots")?;
+        let conversations = db.open_tree(compact::LEVEL_0)?;
         let numbers = numbers::OrgNumbers::new(db.open_tree("org_ids")?);
         let prints = db.open_tree("fingerprints")?;
         let found = check_version(&db, path)?;
@@ -207,7 +207,7 @@ impl Store {
             sink_health: Arc::new(sinks::HealthCache::load(&sink_state)?),
             sink_state,
             conversations,
-            runs: Arc::new(packs::Runs::new(db.open_tree("snapshot_packs")?)),
+            runs: Arc::new(packs::Runs::new(db.open_tree(compact::PACKS)?)),
             orgs: db.open_tree("orgs")?,
             counts: Arc::new(migrate::count(&outbox, &dead)?),
             log: Arc::default(),
