@@ -66,24 +66,28 @@ pub fn measure<T>(work: impl FnOnce() -> T) -> (T, Sample) {
     )
 }
 
+/// The `VmHWM` (peak resident memory of its own address space) of the running process `pid`,
+/// in bytes; 0 once it is gone.
+fn high_water(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm = status.lines().find(|l| l.starts_with("VmHWM:"));
+    let kb: u64 = hwm
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    kb * 1024
+}
+
 /// Waits for `child`, returning its peak resident memory in bytes: the `VmHWM` of its own
-/// address space, read from /proc while it runs. (`getrusage(RUSAGE_CHILDREN)` would report the
-/// parent's size: Linux folds the spawning address space's high-water mark into the child's on
-/// exec, and this benchmark's parent holds a million simulated conversations.)
+/// address space, read from /proc while it runs. (`ru_maxrss` would report the parent's size:
+/// Linux folds the spawning address space's high-water mark into the child's on exec, and this
+/// benchmark's parent holds the simulated conversations.)
 pub fn wait_peak_rss(child: &mut std::process::Child) -> (std::process::ExitStatus, u64) {
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak_kb = 0u64;
+    let mut peak = 0;
     loop {
-        if let Ok(status) = std::fs::read_to_string(&status_file) {
-            let hwm = status.lines().find(|l| l.starts_with("VmHWM:"));
-            let kb = hwm
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            peak_kb = peak_kb.max(kb);
-        }
+        peak = peak.max(high_water(child.id()));
         if let Some(status) = child.try_wait().unwrap() {
-            return (status, peak_kb * 1024);
+            return (status, peak);
         }
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -96,22 +100,35 @@ pub fn run_child(command: &mut std::process::Command) -> (bool, Sample) {
     (ok, sample)
 }
 
-/// [`run_child`], and the child's peak resident memory in bytes (`ru_maxrss`).
+/// [`run_child`], and the child's peak resident memory in bytes (its `VmHWM` while it runs, as
+/// [`wait_peak_rss`] reads it: not `ru_maxrss`, which holds this process's own size). The
+/// memory is read on a thread of its own, so that the wall time ends when the child does.
 pub fn run_child_peak(command: &mut std::process::Command) -> (bool, Sample, u64) {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     let started = Instant::now();
     // The child is reaped by `wait4` below, never by `Child` (dropping it does not wait).
-    let pid = command.spawn().unwrap().id() as libc::pid_t;
+    let pid = command.spawn().unwrap().id();
+    let (done, peak) = (AtomicBool::new(false), AtomicU64::new(0));
     let mut status: libc::c_int = 0;
     // SAFETY: a plain C struct, all zeros is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waiting for our own child, into a status and a rusage we own.
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid, "wait4 failed");
-    let wall = started.elapsed();
+    let wall = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Ordering::SeqCst) {
+                peak.fetch_max(high_water(pid), Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        // SAFETY: waiting for our own child, into a status and a rusage we own.
+        let waited = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+        let wall = started.elapsed();
+        done.store(true, Ordering::SeqCst);
+        assert_eq!(waited, pid as libc::pid_t, "wait4 failed");
+        wall
+    });
     let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
     let cpu = timeval(usage.ru_utime) + timeval(usage.ru_stime);
-    let peak = u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024;
-    (ok, Sample { wall, cpu }, peak)
+    (ok, Sample { wall, cpu }, peak.into_inner())
 }
 
 /// The median of samples by wall time.
