@@ -77,24 +77,15 @@ pub(super) fn encode(revision: u64, id: &[u8], text: &[u8]) -> Vec<u8> {
 }
 
 /// Where `id` is in `text` between quotes, when it is (not when it was sent with escapes).
+/// It looks only after each quote, where a string starts: a record's id is its first value, so
+/// this is a few byte compares (a substring search would first build a searcher for the id).
 pub(super) fn quoted_at(text: &[u8], id: &[u8]) -> Option<usize> {
     if id.is_empty() {
         return None;
     }
-    let mut from = 0;
-    while let Some(found) = find(&text[from..], id) {
-        let at = from + found;
-        let before = at.checked_sub(1).and_then(|i| text.get(i));
-        if before == Some(&b'"') && text.get(at + id.len()) == Some(&b'"') {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memchr_iter(b'"', text)
+        .map(|quote| quote + 1)
+        .find(|&at| text[at..].starts_with(id) && text.get(at + id.len()) == Some(&b'"'))
 }
 
 /// A value's text: as received, or tokenized.
@@ -173,6 +164,16 @@ mod tests {
             assert_eq!(&*decode(&value, b"a").unwrap().1, text);
             assert!(same_text(&value, b"a", text));
         }
+    }
+
+    #[test]
+    fn the_id_is_found_only_as_a_whole_string() {
+        let text = br#"{"a":"xgAAAAAB-abc","b":"gAAAAAB-abcd","c":gAAAAAB-abc,"d":"gAAAAAB-abc"}"#;
+        let at = quoted_at(text, ABC).unwrap();
+        assert_eq!(&text[at - 5..at + ABC.len() + 1], br#""d":"gAAAAAB-abc""#);
+        assert_eq!(quoted_at(br#"{"a":"gAAAAAB-ab"}"#, ABC), None);
+        assert_eq!(quoted_at(br#"""#, ABC), None);
+        assert_eq!(quoted_at(br#""""#, b""), None);
     }
 
     #[test]
