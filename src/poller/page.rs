@@ -246,7 +246,7 @@ pub(super) fn commit_staged(
     report.conversations += conversations;
     report.skipped += skipped;
     report.events += sent.kinds.len();
-    report.written += commit.writes.len();
+    report.written += commit.writes.len() + commit.fresh.len();
     Ok(())
 }
 

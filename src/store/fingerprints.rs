@@ -116,12 +116,16 @@ impl Default for Fingerprints {
     }
 }
 
+/// (id hash, fingerprint) pairs. Their keys are hashes already: a fast hasher is enough (the
+/// standard one was a few per cent of a first listing's CPU).
+pub type Pairs = HashMap<u64, u64, foldhash::fast::RandomState>;
+
 /// One org's fingerprints, and whether they were loaded from the store (see `prints.rs`);
 /// until they are, the set holds only what was learned from reads and commits. While an org
 /// new to the store is listed for the first time, also every (id hash, fingerprint) pair it
 /// stored: its base on disk is then written from them, not from a scan of every snapshot.
 #[derive(Debug, Default)]
-pub struct OrgPrints(Mutex<Set>, AtomicBool, Mutex<Option<HashMap<u64, u64>>>);
+pub struct OrgPrints(Mutex<Set>, AtomicBool, Mutex<Option<Pairs>>);
 
 impl OrgPrints {
     /// The set, locked. If a thread panicked while holding it, the set may no longer match the
@@ -153,7 +157,7 @@ impl OrgPrints {
         *self.first_base() = None;
     }
 
-    fn first_base(&self) -> MutexGuard<'_, Option<HashMap<u64, u64>>> {
+    fn first_base(&self) -> MutexGuard<'_, Option<Pairs>> {
         self.2.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -168,7 +172,7 @@ impl OrgPrints {
             return;
         }
         if new_org {
-            *base = Some(HashMap::new());
+            *base = Some(Pairs::default());
         }
         let Some(pairs) = base.as_mut() else {
             return;
@@ -182,7 +186,7 @@ impl OrgPrints {
     }
 
     /// Takes the pairs of a first listing, when they were followed from its start.
-    pub fn take_base(&self) -> Option<HashMap<u64, u64>> {
+    pub fn take_base(&self) -> Option<Pairs> {
         self.first_base().take()
     }
 }

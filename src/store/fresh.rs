@@ -7,6 +7,7 @@ use super::packs::Packer;
 use super::prints::{id_hash, Changes};
 use super::{snapshot, Store};
 use crate::diff::Stored;
+use foldhash::fast::RandomState;
 use std::collections::HashMap;
 
 impl Store {
@@ -18,7 +19,8 @@ impl Store {
         run: u32,
         fresh: &[Stored],
     ) -> (Vec<KeyValue>, Changes) {
-        let mut last: HashMap<&str, &Stored> = HashMap::with_capacity(fresh.len());
+        let mut last: HashMap<&str, &Stored, RandomState> =
+            HashMap::with_capacity_and_hasher(fresh.len(), RandomState::default());
         for stored in fresh {
             last.insert(stored.conversation.id(), stored);
         }

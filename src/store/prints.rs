@@ -20,9 +20,8 @@
 //! tree), chosen at random when it is created: fingerprints must be the same from one process
 //! to the next, and still cannot be made to collide without the store in hand.
 
-use super::fingerprints::Set;
+use super::fingerprints::{Pairs, Set};
 use super::{pair_key, Result, Store};
-use std::collections::HashMap;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 /// Reads the store's seed, choosing one for a store that has none.
@@ -73,11 +72,11 @@ fn encode(pairs: impl Iterator<Item = (u64, u64)>) -> Vec<u8> {
 
 /// The org's pairs (id hash → fingerprint), base and journal, when its base exists; and the
 /// journal's size in bytes.
-fn read(tree: &sled::Tree, org: &str) -> Result<Option<(HashMap<u64, u64>, usize)>> {
+fn read(tree: &sled::Tree, org: &str) -> Result<Option<(Pairs, usize)>> {
     let Some(base) = tree.get(base_key(org))? else {
         return Ok(None);
     };
-    let mut map: HashMap<u64, u64> = pairs(&base).collect();
+    let mut map: Pairs = pairs(&base).collect();
     let mut journal = 0;
     for item in tree.scan_prefix(journal_prefix(org)) {
         let (_, value) = item?;
@@ -98,7 +97,7 @@ pub(super) fn load(tree: &sled::Tree, org: &str) -> Result<Option<Set>> {
 }
 
 /// Writes `pairs` as the org's base, dropping its journal, in one atomic batch.
-fn write_base(tree: &sled::Tree, org: &str, pairs: &HashMap<u64, u64>) -> Result<()> {
+fn write_base(tree: &sled::Tree, org: &str, pairs: &Pairs) -> Result<()> {
     let mut batch = sled::Batch::default();
     for key in tree.scan_prefix(journal_prefix(org)).keys() {
         batch.remove(key?);
@@ -111,7 +110,7 @@ fn write_base(tree: &sled::Tree, org: &str, pairs: &HashMap<u64, u64>) -> Result
 /// Writes `pairs` as the org's first base: what its first listing stored (see
 /// [`OrgPrints::follow_base`](super::fingerprints::OrgPrints::follow_base)), or its snapshots
 /// scanned; returns the fingerprints.
-pub(super) fn write_first(tree: &sled::Tree, org: &str, pairs: HashMap<u64, u64>) -> Result<Set> {
+pub(super) fn write_first(tree: &sled::Tree, org: &str, pairs: Pairs) -> Result<Set> {
     write_base(tree, org, &pairs)?;
     Ok(pairs.into_values().collect())
 }
@@ -124,7 +123,7 @@ pub(super) fn rebuild(
     seed: u64,
     snapshots: impl Iterator<Item = Result<(sled::IVec, u64)>>,
 ) -> Result<Set> {
-    let map: HashMap<u64, u64> = snapshots
+    let map: Pairs = snapshots
         .map(|item| item.map(|(id, print)| (id_hash(seed, &id), print)))
         .collect::<Result<_>>()?;
     write_first(tree, org, map)
@@ -203,7 +202,7 @@ impl Store {
 
     /// The org's first base: from what its first listing stored when that is known in full,
     /// else from its snapshots.
-    pub(super) fn first_prints(&self, org: &str, first: Option<HashMap<u64, u64>>) -> Result<Set> {
+    pub(super) fn first_prints(&self, org: &str, first: Option<Pairs>) -> Result<Set> {
         match first {
             Some(pairs) => self.watch(|| write_first(&self.prints, org, pairs)),
             None => self.stored_prints_rebuilt(org),

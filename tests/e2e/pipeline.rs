@@ -41,6 +41,10 @@ async fn a_baseline_sends_nothing_then_four_changes_arrive_as_four_signed_events
     assert!(baseline[0].complete, "{baseline:?}");
     assert_eq!((baseline[0].pages, baseline[0].conversations), (3, 25));
     assert_eq!(
+        baseline[0].written, 25,
+        "every conversation of a baseline is stored"
+    );
+    assert_eq!(
         app.pending(),
         0,
         "the first listing records a baseline and sends nothing"
