@@ -130,7 +130,12 @@ async fn a_dead_letter_can_be_listed_and_retried_over_http() {
     world.sim.create_conversation(&world.org(0));
     app.post("/admin/poll", Some(TOKEN)).await;
     let dead = "hyperrep_notifier_deliveries_total{sink=\"hook\",outcome=\"dead_lettered\"}";
-    let text = app.metrics_until(|t| metric(t, dead) >= 1.0).await;
+    // The counter moves at the attempt, the gauge once the attempt is recorded (see "Recording
+    // deliveries"): wait for both.
+    let gauge = "hyperrep_notifier_dead_letters{sink=\"hook\"}";
+    let text = app
+        .metrics_until(|t| metric(t, dead) >= 1.0 && metric(t, gauge) >= 1.0)
+        .await;
     assert!(
         text.contains("hyperrep_notifier_dead_letters{sink=\"hook\"} 1"),
         "{text}"
