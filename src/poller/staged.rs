@@ -44,17 +44,43 @@ pub struct Sent {
     pub reminders: Vec<(String, u32)>,
 }
 
+/// Where a staged snapshot is: in `commit.fresh` or in `commit.writes`, at this position.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    fresh: bool,
+    at: usize,
+}
+
+impl Commit {
+    fn slot(&self, slot: Slot) -> &Stored {
+        &self.list(slot.fresh)[slot.at]
+    }
+
+    fn list(&self, fresh: bool) -> &Vec<Stored> {
+        if fresh {
+            &self.fresh
+        } else {
+            &self.writes
+        }
+    }
+
+    fn list_mut(&mut self, fresh: bool) -> &mut Vec<Stored> {
+        if fresh {
+            &mut self.fresh
+        } else {
+            &mut self.writes
+        }
+    }
+}
+
 /// Pages diffed and not yet committed.
 #[derive(Debug, Default)]
 pub struct Staged {
+    /// Snapshots go straight to `commit.fresh` or `commit.writes` (see `write`).
     commit: Commit,
-    /// Per staged write, whether the store holds nothing of its conversation (see `write`).
-    fresh: Vec<bool>,
-    /// How many of them are.
-    fresh_count: usize,
-    /// Where each staged conversation is in `commit.writes`, found by the hash of its id (no
-    /// copy of the id: a first listing stages 10,000 at a time).
-    by_id: hashbrown::HashTable<usize>,
+    /// Where each staged conversation is, found by the hash of its id (no copy of the id: a
+    /// first listing stages 10,000 at a time).
+    by_id: hashbrown::HashTable<Slot>,
     hasher: RandomState,
     clocks: HashMap<(String, String), usize, RandomState>,
     events: Vec<EventType>,
@@ -71,11 +97,11 @@ pub struct Staged {
 impl Staged {
     /// The latest snapshot staged for `id`, if a page of this listing changed it.
     pub fn get(&self, id: &str) -> Option<&Stored> {
-        let writes = &self.commit.writes;
-        let found = self.by_id.find(self.hasher.hash_one(id), |&i| {
-            writes[i].conversation.id() == id
+        let commit = &self.commit;
+        let found = self.by_id.find(self.hasher.hash_one(id), |&slot| {
+            commit.slot(slot).conversation.id() == id
         });
-        found.map(|&i| &writes[i])
+        found.map(|&slot| commit.slot(slot))
     }
 
     /// Adds a snapshot to write; a later one for the same conversation replaces it. `fresh`:
@@ -83,23 +109,25 @@ impl Staged {
     /// before), so it is written packed (see [`Commit::fresh`]).
     pub fn write(&mut self, stored: Stored, fresh: bool) {
         self.since.get_or_insert_with(Instant::now);
-        let (writes, hasher) = (&mut self.commit.writes, &self.hasher);
+        let (commit, hasher) = (&mut self.commit, &self.hasher);
         let id = stored.conversation.id();
         let hash = hasher.hash_one(id);
-        match self
-            .by_id
-            .find(hash, |&i| writes[i].conversation.id() == id)
-        {
+        let same = |slot: &Slot| commit.slot(*slot).conversation.id() == id;
+        let slot = match self.by_id.find(hash, same) {
             // What the store holds has not changed since the first write: its freshness stands.
-            Some(&i) => writes[i] = stored,
+            Some(&slot) => slot,
             None => {
-                let rehash = |&i: &usize| hasher.hash_one(writes[i].conversation.id());
-                self.by_id.insert_unique(hash, writes.len(), rehash);
-                writes.push(stored);
-                self.fresh.push(fresh);
-                self.fresh_count += usize::from(fresh);
+                let slot = Slot {
+                    fresh,
+                    at: commit.list(fresh).len(),
+                };
+                let rehash = |slot: &Slot| hasher.hash_one(commit.slot(*slot).conversation.id());
+                self.by_id.insert_unique(hash, slot, rehash);
+                commit.list_mut(fresh).push(stored);
+                return;
             }
-        }
+        };
+        commit.list_mut(slot.fresh)[slot.at] = stored;
     }
 
     /// Adds a reminder clock to write; a later one for the same clock replaces it.
@@ -148,7 +176,7 @@ impl Staged {
 
     /// Whether it is time to commit: enough keys, or a change has waited long enough.
     pub fn is_due(&self) -> bool {
-        let keys = self.commit.writes.len() - self.fresh_count + self.fresh_count / FRESH_PER_KEY;
+        let keys = self.commit.writes.len() + self.commit.fresh.len() / FRESH_PER_KEY;
         keys + self.commit.outbox.len() + self.commit.reminders.len() >= LIMIT
             || self.deadline().is_some_and(|t| t <= Instant::now())
     }
@@ -160,22 +188,11 @@ impl Staged {
 
     /// Empties it, returning what to commit and what it sends.
     pub fn take(&mut self) -> (Commit, Sent) {
-        let mut taken = std::mem::take(self);
+        let taken = std::mem::take(self);
         let sent = Sent {
             kinds: taken.events,
             reminders: taken.reminders,
         };
-        let commit = &mut taken.commit;
-        // A first listing's writes are all fresh, a later one's none: then they stay as they are.
-        if taken.fresh_count == commit.writes.len() {
-            commit.fresh = std::mem::take(&mut commit.writes);
-        } else if taken.fresh_count > 0 {
-            let writes = std::mem::take(&mut commit.writes);
-            let (fresh, writes): (Vec<_>, Vec<_>) =
-                (writes.into_iter().zip(taken.fresh)).partition(|(_, fresh)| *fresh);
-            commit.fresh = fresh.into_iter().map(|(stored, _)| stored).collect();
-            commit.writes = writes.into_iter().map(|(stored, _)| stored).collect();
-        }
         (taken.commit, sent)
     }
 
